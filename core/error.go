@@ -1,0 +1,83 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The set is closed: every error a user can see maps to one of them.
+const (
+	EINVALID     = "invalid"      // the request breaks a rule; Message says which
+	ENOCREDITS   = "no_credits"   // the balance does not cover the price
+	ERATELIMITED = "rate_limited" // too many requests or jobs in flight; try later
+	EUNAVAILABLE = "unavailable"  // model, provider or platform unavailable
+	ENOTFOUND    = "not_found"    // no such job, user or model
+	EFORBIDDEN   = "forbidden"    // not allowed for this user
+	EINTERNAL    = "internal"     // anything else; details only in logs
+)
+
+// Error is an error whose Message is safe to show to a chat user.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("sorabot: %s: %s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted, user-safe message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-safe text for err. Errors that are not *Error
+// never leak their text: they become a generic apology.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Something went wrong on our side. Please try again later."
+}
+
+// temporary marks an error as worth retrying (timeouts, 5xx, 429, ...).
+type temporary struct{ err error }
+
+func (t temporary) Error() string { return t.err.Error() }
+func (t temporary) Unwrap() error { return t.err }
+
+// Temporary wraps err so that IsTemporary reports true: the operation may be
+// retried and the job must not fail because of it.
+func Temporary(err error) error {
+	if err == nil {
+		return nil
+	}
+	return temporary{err}
+}
+
+// IsTemporary reports whether err (or anything it wraps) was marked Temporary.
+func IsTemporary(err error) bool {
+	var t temporary
+	return errors.As(err, &t)
+}
+
+// ErrTooBig is returned by a Deliverer whose platform refused a file as too
+// large; the service then delivers a link instead.
+var ErrTooBig = errors.New("sorabot: file too big for this platform")

@@ -1,0 +1,276 @@
+package core
+
+import (
+	"container/heap"
+	"math"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// PollConfig shapes the adaptive status-polling schedule.
+type PollConfig struct {
+	// First is how long after submission the first status call comes.
+	First time.Duration
+	// KeepAlive is the longest gap between polls of a running job when the
+	// provider is not busy (it keeps status messages alive).
+	KeepAlive time.Duration
+	// MinGap is the shortest gap between two polls of one job.
+	MinGap time.Duration
+	// MaxBackoff caps the wait after failed status calls.
+	MaxBackoff time.Duration
+}
+
+func (c *PollConfig) defaults() {
+	if c.First <= 0 {
+		c.First = 8 * time.Second
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = 30 * time.Second
+	}
+	if c.MinGap <= 0 {
+		c.MinGap = 2 * time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = time.Minute
+	}
+}
+
+// Poll priority classes: checks that may find a job finished (the first look,
+// the estimated end) go before keep-alive looks at jobs still far from done.
+const (
+	classUrgent = iota
+	classKeepAlive
+)
+
+// pollEntry is the scheduler's memory of one submitted job.
+type pollEntry struct {
+	id        string
+	taskID    string
+	model     *Model
+	submitted time.Time
+	deadline  time.Time
+
+	due   time.Time
+	class int
+	idx   int // position in its heap, -1 when in none
+	where int // 0 timers, 1 ready urgent, 2 ready keep-alive, -1 none (busy)
+
+	// progress samples: zeroAt is the last time progress was seen at or
+	// below 0 (initially the submission), first/last are positive samples.
+	zeroAt          time.Time
+	firstAt, lastAt time.Time
+	firstP, lastP   float64
+	stall           int // polls in a row without progress change near the end
+	errs            int
+	polls           int
+	reported        int  // last progress shown to the user, -1 none
+	job             *Job // snapshot for events
+}
+
+type entryHeap []*pollEntry
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h entryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h *entryHeap) Push(x any)        { e := x.(*pollEntry); e.idx = len(*h); *h = append(*h, e) }
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.idx = -1
+	return e
+}
+
+// pollScheduler decides which submitted job to look at next. It is a pure
+// data structure driven by the caller's clock (so it can be simulated): one
+// heap of future looks, two ready queues by priority, and one rate limiter
+// that paces every provider call.
+type pollScheduler struct {
+	cfg     PollConfig
+	lim     *rate.Limiter
+	timers  entryHeap
+	ready   [2]entryHeap
+	entries map[string]*pollEntry
+}
+
+func newPollScheduler(cfg PollConfig, lim *rate.Limiter) *pollScheduler {
+	cfg.defaults()
+	return &pollScheduler{cfg: cfg, lim: lim, entries: map[string]*pollEntry{}}
+}
+
+func (p *pollScheduler) len() int { return len(p.entries) }
+
+// add starts polling a job; its first look comes cfg.First after submission.
+func (p *pollScheduler) add(id, taskID string, m *Model, submitted, now time.Time) *pollEntry {
+	if old := p.entries[id]; old != nil {
+		p.remove(id)
+	}
+	e := &pollEntry{id: id, taskID: taskID, model: m, submitted: submitted, zeroAt: submitted,
+		deadline: submitted.Add(m.Deadline()), idx: -1, where: -1, reported: -1}
+	p.entries[id] = e
+	due := submitted.Add(p.cfg.First)
+	if due.Before(now) {
+		due = now
+	}
+	p.schedule(e, due, classUrgent)
+	return e
+}
+
+// remove forgets a job.
+func (p *pollScheduler) remove(id string) {
+	e := p.entries[id]
+	if e == nil {
+		return
+	}
+	p.unlink(e)
+	delete(p.entries, id)
+}
+
+func (p *pollScheduler) unlink(e *pollEntry) {
+	if e.idx < 0 {
+		return
+	}
+	switch e.where {
+	case 0:
+		heap.Remove(&p.timers, e.idx)
+	case 1, 2:
+		heap.Remove(&p.ready[e.where-1], e.idx)
+	}
+	e.where = -1
+}
+
+func (p *pollScheduler) schedule(e *pollEntry, due time.Time, class int) {
+	if !e.deadline.IsZero() && due.After(e.deadline) {
+		due, class = e.deadline, classUrgent
+	}
+	e.due, e.class, e.where = due, class, 0
+	heap.Push(&p.timers, e)
+}
+
+// next returns the job to poll now, or nil and how long to wait before
+// asking again. A returned entry is busy until observe or remove.
+func (p *pollScheduler) next(now time.Time) (*pollEntry, time.Duration) {
+	for len(p.timers) > 0 && !p.timers[0].due.After(now) {
+		e := heap.Pop(&p.timers).(*pollEntry)
+		e.where = 1 + e.class
+		heap.Push(&p.ready[e.class], e)
+	}
+	q := &p.ready[classUrgent]
+	if q.Len() == 0 {
+		q = &p.ready[classKeepAlive]
+	}
+	if q.Len() == 0 {
+		if len(p.timers) == 0 {
+			return nil, time.Hour
+		}
+		return nil, p.timers[0].due.Sub(now)
+	}
+	if p.lim != nil {
+		r := p.lim.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
+			r.CancelAt(now)
+			return nil, d
+		}
+	}
+	e := heap.Pop(q).(*pollEntry)
+	e.where = -1
+	e.polls++
+	return e, 0
+}
+
+// keepAlive is the gap between looks at a job far from done: cfg.KeepAlive,
+// stretched under load so that keep-alive looks use at most half the rate.
+func (p *pollScheduler) keepAlive() time.Duration {
+	k := p.cfg.KeepAlive
+	if p.lim != nil && p.lim.Limit() != rate.Inf && p.lim.Limit() > 0 {
+		load := time.Duration(float64(len(p.entries)) / (float64(p.lim.Limit()) * 0.5) * float64(time.Second))
+		if load > k {
+			k = load
+		}
+	}
+	return k
+}
+
+// failed reschedules a job whose status call failed: exponential backoff.
+func (p *pollScheduler) failed(e *pollEntry, now time.Time) {
+	e.errs++
+	d := p.cfg.MinGap << min(e.errs, 10)
+	if d > p.cfg.MaxBackoff {
+		d = p.cfg.MaxBackoff
+	}
+	p.schedule(e, now.Add(d), classUrgent)
+}
+
+// observe reschedules a job still pending or running after a status call
+// at now that reported progress (0–100, or -1 unknown).
+func (p *pollScheduler) observe(e *pollEntry, now time.Time, progress float64) {
+	e.errs = 0
+	keep := p.keepAlive()
+	if progress <= 0 || math.IsNaN(progress) {
+		if progress == 0 {
+			e.zeroAt = now
+		}
+		p.noProgress(e, now, keep)
+		return
+	}
+	if progress > 100 {
+		progress = 100
+	}
+	if e.firstAt.IsZero() {
+		e.firstAt, e.firstP = now, progress
+	}
+	if progress > e.lastP {
+		e.stall = 0
+	} else if !e.lastAt.IsZero() {
+		e.stall++
+	}
+	e.lastAt, e.lastP = now, progress
+
+	// The earliest plausible end: progress may be rounded down, so assume
+	// up to one point more than reported.
+	var rate float64 // points per second
+	if e.lastAt.Sub(e.firstAt) >= time.Second && e.lastP > e.firstP {
+		rate = (e.lastP + 1 - e.firstP) / e.lastAt.Sub(e.firstAt).Seconds()
+	}
+	if since := now.Sub(e.zeroAt).Seconds(); since > 0 {
+		if r0 := math.Min(progress+1, 100) / since; r0 > rate {
+			rate = r0
+		}
+	}
+	gap := p.cfg.MinGap << min(e.stall, 10)
+	earliest := now.Add(gap)
+	if rate <= 0 {
+		p.schedule(e, now.Add(keep), classKeepAlive)
+		return
+	}
+	end := now.Add(time.Duration((100 - math.Min(progress+1, 100)) / rate * float64(time.Second)))
+	switch {
+	case end.Before(earliest):
+		p.schedule(e, earliest, classUrgent)
+	case end.Sub(now) <= keep:
+		p.schedule(e, end.Add(500*time.Millisecond), classUrgent)
+	default:
+		p.schedule(e, now.Add(keep), classKeepAlive)
+	}
+}
+
+// noProgress backs off towards the model's typical time, then looks at the
+// keep-alive pace until the deadline.
+func (p *pollScheduler) noProgress(e *pollEntry, now time.Time, keep time.Duration) {
+	typicalEnd := e.submitted.Add(e.model.Typical())
+	if now.Before(typicalEnd) {
+		gap := now.Sub(e.submitted) / 2
+		gap = max(gap, 10*time.Second)
+		gap = min(gap, keep)
+		due := now.Add(gap)
+		if !due.Before(typicalEnd) {
+			p.schedule(e, typicalEnd, classUrgent)
+			return
+		}
+		p.schedule(e, due, classKeepAlive)
+		return
+	}
+	p.schedule(e, now.Add(keep), classUrgent)
+}

@@ -1,0 +1,56 @@
+package core
+
+import (
+	"context"
+	"fmt"
+)
+
+// recover resumes every unfinished job after a start (PRODUCT.md §4):
+// queued jobs are queued again in order, submitted jobs are polled,
+// succeeded jobs are delivered, and a job caught while being submitted is
+// failed and refunded, never submitted twice. It reads the active index
+// only, not the finished history.
+func (s *Service) recover(ctx context.Context) error {
+	jobs, err := s.store.ActiveJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	var queued, polled, delivering, failed int
+	for _, j := range jobs {
+		switch j.State {
+		case Queued:
+			s.mu.Lock()
+			s.queue = append(s.queue, j.ID)
+			s.mu.Unlock()
+			queued++
+		case Submitting:
+			s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE,
+				"The bot restarted while sending your job to the video service; your credits were refunded."))
+			failed++
+		case Submitted:
+			m, ok := s.catalog.Model(j.Req.Model)
+			if !ok {
+				s.fail(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now; your credits were refunded.", j.Req.Model))
+				failed++
+				continue
+			}
+			s.mu.Lock()
+			s.inflight++
+			s.mu.Unlock()
+			s.startPolling(j, m)
+			polled++
+		case Succeeded:
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.deliver(j)
+			}()
+			delivering++
+		}
+	}
+	if len(jobs) > 0 {
+		s.log.Info("recovered jobs", "queued", queued, "polling", polled, "delivering", delivering, "failed", failed)
+	}
+	s.kick(s.dispatch)
+	return nil
+}

@@ -1,0 +1,249 @@
+package core
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// Orientations.
+const (
+	Portrait  = "portrait"
+	Landscape = "landscape"
+)
+
+// MaxImageBytes is the largest image a request may carry.
+const MaxImageBytes = 10 << 20
+
+// Image is a picture to animate. Data holds its bytes (always checked by
+// content); URL, when set, is a public address the provider may fetch.
+// A Telegram file URL (it contains the bot token) must never be put here.
+type Image struct {
+	Data []byte `json:"-"`
+	MIME string `json:"mime,omitempty"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Shot is one scene of a storyboard; the JSON names are the wire's.
+type Shot struct {
+	Scene    string `json:"Scene"`
+	Duration int    `json:"duration"`
+}
+
+// Request is what a user asks for. Zero values mean "the default".
+type Request struct {
+	// Model names a catalog model; empty lets the catalog pick one from
+	// Storyboard, Pro, the images and the quality.
+	Model       string  `json:"model,omitempty"`
+	Storyboard  bool    `json:"storyboard,omitempty"`
+	Pro         bool    `json:"pro,omitempty"`
+	Prompt      string  `json:"prompt,omitempty"`
+	Images      []Image `json:"images,omitempty"`
+	Orientation string  `json:"orientation,omitempty"`
+	Duration    int     `json:"duration,omitempty"`
+	Quality     string  `json:"quality,omitempty"`
+	// Watermark true accepts a watermarked video (the default asks for none).
+	Watermark bool   `json:"watermark,omitempty"`
+	Private   bool   `json:"private,omitempty"`
+	Shots     []Shot `json:"shots,omitempty"`
+}
+
+// Quote is the outcome of a valid request: the model that will make it, its
+// price, and notes for the user about what was adjusted.
+type Quote struct {
+	Model *Model
+	Price int
+	Notes []string
+}
+
+// Normalize checks r against the rules of the model it names (or picks one
+// for protocol), fills in defaults, adjusts durations and qualities the model
+// does not offer, and prices it. A violation is an *Error with code EINVALID
+// or EUNAVAILABLE whose message tells the user what to change.
+func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
+	var q Quote
+	if len(r.Shots) > 0 {
+		r.Storyboard = true
+	}
+	m, err := c.resolveModel(protocol, r)
+	if err != nil {
+		return q, err
+	}
+	q.Model = m
+	r.Model = m.ID
+	r.Storyboard = m.Storyboard
+	note := func(format string, args ...any) { q.Notes = append(q.Notes, fmt.Sprintf(format, args...)) }
+
+	if m.Storyboard {
+		if err := normalizeShots(c, m, r, note); err != nil {
+			return q, err
+		}
+	} else {
+		if len(r.Shots) > 0 {
+			return q, Errorf(EINVALID, "Shots are only for storyboards.")
+		}
+		r.Prompt = strings.TrimSpace(r.Prompt)
+		if r.Prompt == "" {
+			return q, Errorf(EINVALID, "Please describe the video you want: a prompt is required.")
+		}
+		if n := utf8.RuneCountInString(r.Prompt); n > m.PromptLimit() {
+			return q, Errorf(EINVALID, "The prompt is %d characters long; the limit is %d.", n, m.PromptLimit())
+		}
+		if r.Duration == 0 {
+			r.Duration = m.DefaultDuration
+		} else if !m.AllowsDuration(r.Duration) {
+			got := m.nearestDuration(r.Duration)
+			if c.storyboardOnly(protocol, r.Duration) {
+				note("%d s is only for storyboards: making %d s.", r.Duration, got)
+			} else {
+				note("%d s is not available for %s: making %d s.", r.Duration, m.ID, got)
+			}
+			r.Duration = got
+		}
+	}
+	if err := checkImages(m, r); err != nil {
+		return q, err
+	}
+
+	switch o := strings.ToLower(strings.TrimSpace(r.Orientation)); o {
+	case "":
+		r.Orientation = Landscape
+	case Portrait, Landscape:
+		r.Orientation = o
+	default:
+		return q, Errorf(EINVALID, "Orientation must be portrait or landscape, not %q.", r.Orientation)
+	}
+
+	if r.Quality == "" {
+		r.Quality = m.DefaultQuality()
+	} else if got := resolveQuality(m, r.Quality); got != "" {
+		r.Quality = got
+	} else {
+		if len(m.Qualities) > 1 {
+			return q, Errorf(EINVALID, "Quality must be one of %s, not %q.", strings.Join(m.Qualities, ", "), r.Quality)
+		}
+		note("%s has one quality only: ignoring %q.", m.ID, r.Quality)
+		r.Quality = m.DefaultQuality()
+	}
+	if r.Watermark && !m.WatermarkOption {
+		note("%s has no watermark option: ignoring it.", m.ID)
+		r.Watermark = false
+	}
+	if r.Private && !m.PrivateOption {
+		note("%s cannot make private videos: ignoring it.", m.ID)
+		r.Private = false
+	}
+	price, ok := m.Price(r.Duration, r.Quality)
+	if !ok {
+		return q, Errorf(EUNAVAILABLE, "%s has no price for %d s; ask the operator.", m.ID, r.Duration)
+	}
+	q.Price = price
+	return q, nil
+}
+
+func (c *Catalog) resolveModel(protocol string, r *Request) (*Model, error) {
+	if r.Model == "" {
+		return c.Pick(protocol, Want{Storyboard: r.Storyboard, Pro: r.Pro, Images: len(r.Images), Quality: r.Quality})
+	}
+	m, ok := c.Model(r.Model)
+	if !ok || m.Disabled || m.Protocol != protocol {
+		var ids []string
+		for _, e := range c.Enabled(protocol) {
+			ids = append(ids, e.ID)
+		}
+		return nil, Errorf(EUNAVAILABLE, "Model %q is unavailable. Available models: %s.", r.Model, strings.Join(ids, ", "))
+	}
+	if r.Storyboard && !m.Storyboard {
+		return nil, Errorf(EINVALID, "%s is not a storyboard model.", m.ID)
+	}
+	return m, nil
+}
+
+// storyboardOnly reports whether seconds is offered only by storyboard models.
+func (c *Catalog) storyboardOnly(protocol string, seconds int) bool {
+	found := false
+	for _, m := range c.Enabled(protocol) {
+		if m.AllowsDuration(seconds) {
+			if !m.Storyboard {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
+}
+
+func normalizeShots(c *Catalog, m *Model, r *Request, note func(string, ...any)) error {
+	r.Prompt = "" // a storyboard's content is its shots; the prompt is not sent
+	if len(r.Shots) == 0 {
+		return Errorf(EINVALID, "A storyboard needs shots: one per line, like \"5s A city at dusk\".")
+	}
+	if len(r.Shots) > m.MaxShots {
+		return Errorf(EINVALID, "A storyboard has at most %d shots; this one has %d.", m.MaxShots, len(r.Shots))
+	}
+	total := 0
+	for i := range r.Shots {
+		s := &r.Shots[i]
+		s.Scene = strings.TrimSpace(s.Scene)
+		if s.Scene == "" {
+			return Errorf(EINVALID, "Shot %d has no scene: describe what happens in it.", i+1)
+		}
+		if n := utf8.RuneCountInString(s.Scene); n > m.PromptLimit() {
+			return Errorf(EINVALID, "Shot %d is %d characters long; the limit is %d.", i+1, n, m.PromptLimit())
+		}
+		if s.Duration <= 0 {
+			return Errorf(EINVALID, "Shot %d needs a duration above 0 s.", i+1)
+		}
+		total += s.Duration
+	}
+	if r.Duration != 0 && r.Duration != total {
+		return Errorf(EINVALID, "The shots add up to %d s but you asked for %d s: make them add up to %s s.", total, r.Duration, joinInts(m.Durations))
+	}
+	if !m.AllowsDuration(total) {
+		return Errorf(EINVALID, "The shots add up to %d s; a storyboard must add up to %s s.", total, joinInts(m.Durations))
+	}
+	r.Duration = total
+	return nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, d := range v {
+		s[i] = fmt.Sprint(d)
+	}
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// imageTypes are the pictures providers take, by sniffed content type.
+var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/webp": true}
+
+func checkImages(m *Model, r *Request) error {
+	n := len(r.Images)
+	switch {
+	case n > 0 && m.MaxImages == 0:
+		return Errorf(EINVALID, "%s does not take images; leave the image out or choose an image model.", m.ID)
+	case n < m.MinImages:
+		return Errorf(EINVALID, "%s needs an image to animate: attach one.", m.ID)
+	case n > m.MaxImages:
+		return Errorf(EINVALID, "%s takes at most %d image(s); you sent %d.", m.ID, m.MaxImages, n)
+	}
+	for i := range r.Images {
+		img := &r.Images[i]
+		if len(img.Data) == 0 {
+			return Errorf(EINVALID, "Image %d is empty.", i+1)
+		}
+		if len(img.Data) > MaxImageBytes {
+			return Errorf(EINVALID, "Image %d is %.1f MiB; the limit is %d MiB.", i+1, float64(len(img.Data))/(1<<20), MaxImageBytes>>20)
+		}
+		ct := http.DetectContentType(img.Data)
+		if !imageTypes[ct] {
+			return Errorf(EINVALID, "Image %d is not a PNG, JPEG or WebP picture.", i+1)
+		}
+		img.MIME = ct
+	}
+	return nil
+}

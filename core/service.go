@@ -1,0 +1,391 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Config tunes a Service. Zero values take the defaults noted.
+type Config struct {
+	// Protocol is the provider's protocol; requests are matched to its models.
+	Protocol string
+	// MaxInflight bounds jobs at the provider at once (20).
+	MaxInflight int
+	// UserMaxActive bounds a user's unfinished jobs (2); <0 means no limit.
+	UserMaxActive int
+	// UserRate and UserBurst pace a user's requests (one per 3 s, burst 3).
+	UserRate  rate.Limit
+	UserBurst int
+	// ProviderRate paces every provider call, create and status (10/s).
+	ProviderRate  rate.Limit
+	ProviderBurst int
+	Poll          PollConfig
+	// PollWorkers bounds status calls running at once (16).
+	PollWorkers int
+	// SubmitRetries is how often a create that certainly did not reach the
+	// provider is retried (4).
+	SubmitRetries int
+	// DeliverRetries is how often a temporary delivery failure is retried (6).
+	DeliverRetries int
+	// RetryBase is the first backoff between retries (2 s).
+	RetryBase time.Duration
+	// VideoDir holds downloaded videos; MaxVideoBytes caps a download (1 GiB).
+	VideoDir      string
+	MaxVideoBytes int64
+	// HTTPClient downloads results (a client with a 10-minute timeout).
+	HTTPClient *http.Client
+	// MediaURL, when set, publishes a local file at a public link (used for
+	// videos too big to upload); otherwise the provider's link is sent.
+	MediaURL func(path string) (string, error)
+	// Admins may adjust credits and see stats ("telegram:123").
+	Admins []string
+	Logger *slog.Logger
+	// Metrics observes the service; nil for none.
+	Metrics Metrics
+}
+
+func (c *Config) defaults() {
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 20
+	}
+	if c.UserMaxActive == 0 {
+		c.UserMaxActive = 2
+	}
+	if c.UserRate == 0 {
+		c.UserRate = rate.Every(3 * time.Second)
+	}
+	if c.UserBurst <= 0 {
+		c.UserBurst = 3
+	}
+	if c.ProviderRate == 0 {
+		c.ProviderRate = 10
+	}
+	if c.ProviderBurst <= 0 {
+		c.ProviderBurst = 1
+	}
+	if c.PollWorkers <= 0 {
+		c.PollWorkers = 16
+	}
+	if c.SubmitRetries <= 0 {
+		c.SubmitRetries = 4
+	}
+	if c.DeliverRetries <= 0 {
+		c.DeliverRetries = 6
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 2 * time.Second
+	}
+	if c.VideoDir == "" {
+		c.VideoDir = "data/videos"
+	}
+	if c.MaxVideoBytes <= 0 {
+		c.MaxVideoBytes = 1 << 30
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = nopMetrics{}
+	}
+}
+
+// Service is the one place that validates, charges, submits, polls,
+// refunds and delivers.
+type Service struct {
+	cfg      Config
+	store    Store
+	provider Provider
+	catalog  *Catalog
+	log      *slog.Logger
+
+	mu        sync.Mutex
+	frontends map[string]Frontend
+	queue     []string // queued job ids, FIFO
+	inflight  int      // jobs submitting or submitted
+	users     map[string]*rate.Limiter
+	started   bool
+
+	pmu   sync.Mutex
+	sched *pollScheduler
+
+	limiter  *rate.Limiter // provider calls
+	dispatch chan struct{}
+	pollWake chan struct{}
+	pollSem  chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewService returns a service; call Start to recover jobs and run it.
+func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *Service {
+	cfg.defaults()
+	lim := rate.NewLimiter(cfg.ProviderRate, cfg.ProviderBurst)
+	s := &Service{
+		cfg: cfg, store: store, provider: provider, catalog: catalog, log: cfg.Logger,
+		frontends: map[string]Frontend{},
+		users:     map[string]*rate.Limiter{},
+		limiter:   lim,
+		sched:     newPollScheduler(cfg.Poll, lim),
+		dispatch:  make(chan struct{}, 1),
+		pollWake:  make(chan struct{}, 1),
+		pollSem:   make(chan struct{}, cfg.PollWorkers),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Catalog returns the service's model catalog.
+func (s *Service) Catalog() *Catalog { return s.catalog }
+
+// Protocol returns the provider's protocol.
+func (s *Service) Protocol() string { return s.cfg.Protocol }
+
+// Provider returns the provider the service submits to.
+func (s *Service) Provider() Provider { return s.provider }
+
+// SetFrontend registers the frontend for jobs whose Origin.Platform is platform.
+func (s *Service) SetFrontend(platform string, f Frontend) {
+	s.mu.Lock()
+	s.frontends[platform] = f
+	s.mu.Unlock()
+}
+
+func (s *Service) frontend(platform string) Frontend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.frontends[platform]
+}
+
+// Start recovers every unfinished job (PRODUCT.md §4) and starts the
+// dispatcher and the poll scheduler. Register frontends before.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return fmt.Errorf("service already started")
+	}
+	s.started = true
+	s.mu.Unlock()
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	s.wg.Add(2)
+	go s.dispatchLoop()
+	go s.pollLoop()
+	return nil
+}
+
+// Stop stops taking work and waits for running steps to end. Jobs stay
+// in the store and resume at the next Start.
+func (s *Service) Stop() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Submission is a request as a frontend received it.
+type Submission struct {
+	UserID string
+	// Key identifies the triggering event; the same key never charges twice.
+	Key     string
+	Origin  Origin
+	Request Request
+}
+
+// Accepted is the outcome of Accept.
+type Accepted struct {
+	Job *Job
+	// Position is the job's 1-based place in the queue, 0 once submitted.
+	Position  int
+	Duplicate bool
+	Balance   int
+}
+
+// Quote validates a request without charging, returning its model and price.
+func (s *Service) Quote(r *Request) (Quote, error) {
+	q, err := s.catalog.Normalize(s.cfg.Protocol, r)
+	if err != nil {
+		return q, err
+	}
+	if c, ok := s.provider.(RequestChecker); ok {
+		if err := c.CheckRequest(q.Model, r); err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+// Accept validates the request, applies the user's rate and in-flight
+// limits, charges the price and queues the job, all before the provider is
+// touched. Errors are *Error: EINVALID, EUNAVAILABLE, ERATELIMITED, ENOCREDITS.
+func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) {
+	req := sub.Request
+	q, err := s.Quote(&req)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if !s.allowUser(sub.UserID) {
+		return Accepted{}, Errorf(ERATELIMITED, "You are sending requests too fast: wait a few seconds and try again.")
+	}
+	j := &Job{UserID: sub.UserID, Key: sub.Key, Origin: sub.Origin, Req: req, Price: q.Price, Notes: q.Notes}
+	res, err := s.store.Accept(ctx, j, max(s.cfg.UserMaxActive, 0))
+	if err != nil {
+		return Accepted{}, err
+	}
+	if res.Duplicate {
+		return Accepted{Job: res.Job, Duplicate: true, Position: s.position(res.Job.ID), Balance: res.Balance}, nil
+	}
+	s.cfg.Metrics.Charged(j.Price)
+	s.cfg.Metrics.JobState("", Queued)
+	s.mu.Lock()
+	s.queue = append(s.queue, j.ID)
+	pos := len(s.queue)
+	s.mu.Unlock()
+	s.kick(s.dispatch)
+	return Accepted{Job: res.Job.Clone(), Position: pos, Balance: res.Balance}, nil
+}
+
+func (s *Service) allowUser(user string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.users[user]
+	if l == nil {
+		if len(s.users) > 10000 {
+			now := time.Now()
+			for k, v := range s.users {
+				if v.TokensAt(now) >= float64(s.cfg.UserBurst) {
+					delete(s.users, k)
+				}
+			}
+		}
+		l = rate.NewLimiter(s.cfg.UserRate, s.cfg.UserBurst)
+		s.users[user] = l
+	}
+	return l.Allow()
+}
+
+func (s *Service) position(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.Index(s.queue, id); i >= 0 {
+		return i + 1
+	}
+	return 0
+}
+
+// QueueLen is the number of jobs waiting for a provider slot.
+func (s *Service) QueueLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// Inflight is the number of jobs at the provider.
+func (s *Service) Inflight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight
+}
+
+func (s *Service) kick(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) notify(ev Event) {
+	f := s.frontend(ev.Job.Origin.Platform)
+	if f == nil {
+		return
+	}
+	f.Notify(s.ctx, ev)
+}
+
+// Cancel cancels a queued job of the user and refunds it. Errors: ENOTFOUND
+// (no such job of this user), EINVALID (already submitted or finished).
+func (s *Service) Cancel(ctx context.Context, userID, jobID string) (*Job, error) {
+	j, err := s.store.Job(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if j.UserID != userID {
+		return nil, Errorf(ENOTFOUND, "You have no job %s.", jobID)
+	}
+	j, ok, err := s.store.Finish(ctx, jobID, []State{Queued}, Canceled, "", "Canceled.")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if j.State.Terminal() {
+			return nil, Errorf(EINVALID, "Job %s is already %s.", jobID, j.State)
+		}
+		return nil, Errorf(EINVALID, "Job %s is already being made and can no longer be canceled.", jobID)
+	}
+	s.mu.Lock()
+	if i := slices.Index(s.queue, jobID); i >= 0 {
+		s.queue = slices.Delete(s.queue, i, i+1)
+	}
+	s.mu.Unlock()
+	s.cfg.Metrics.JobState(Queued, Canceled)
+	s.cfg.Metrics.Refunded(j.Price)
+	s.notifyPositions()
+	return j, nil
+}
+
+// Job returns the user's job (ENOTFOUND for another user's).
+func (s *Service) Job(ctx context.Context, userID, jobID string) (*Job, error) {
+	j, err := s.store.Job(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if j.UserID != userID && !s.IsAdmin(userID) {
+		return nil, Errorf(ENOTFOUND, "You have no job %s.", jobID)
+	}
+	return j, nil
+}
+
+// History returns the user's newest jobs.
+func (s *Service) History(ctx context.Context, userID string, limit int) ([]*Job, error) {
+	return s.store.History(ctx, userID, limit)
+}
+
+// Balance returns the user's account and newest ledger entries.
+func (s *Service) Balance(ctx context.Context, userID string, lines int) (Account, []LedgerEntry, error) {
+	a, err := s.store.Account(ctx, userID)
+	if err != nil {
+		return a, nil, err
+	}
+	l, err := s.store.Ledger(ctx, userID, lines)
+	return a, l, err
+}
+
+// IsAdmin reports whether user is one of the configured admins.
+func (s *Service) IsAdmin(userID string) bool { return slices.Contains(s.cfg.Admins, userID) }
+
+// Grant adds (or with set, sets) credits of target; only admins may.
+func (s *Service) Grant(ctx context.Context, actor, target string, amount int, set bool) (Account, error) {
+	if !s.IsAdmin(actor) {
+		return Account{}, Errorf(EFORBIDDEN, "Only admins can change credits.")
+	}
+	return s.store.AdjustCredits(ctx, target, amount, set, actor)
+}
+
+// Stats returns operator totals; only admins may.
+func (s *Service) Stats(ctx context.Context, actor string) (Stats, error) {
+	if !s.IsAdmin(actor) {
+		return Stats{}, Errorf(EFORBIDDEN, "Only admins can see stats.")
+	}
+	return s.store.Stats(ctx)
+}
