@@ -36,13 +36,6 @@ func (c *PollConfig) defaults() {
 	}
 }
 
-// Poll priority classes: checks that may find a job finished (the first look,
-// the estimated end) go before keep-alive looks at jobs still far from done.
-const (
-	classUrgent = iota
-	classKeepAlive
-)
-
 // pollEntry is the scheduler's memory of one submitted job.
 type pollEntry struct {
 	id        string
@@ -51,10 +44,15 @@ type pollEntry struct {
 	submitted time.Time
 	deadline  time.Time
 
+	// due is when the next look may happen; prio orders looks that are due
+	// (earlier first): a look that may find the job finished has prio = due,
+	// a keep-alive look has a later prio, but never later than the job's
+	// estimated end, so under load it yields to completion checks without
+	// starving.
 	due   time.Time
-	class int
+	prio  time.Time
 	idx   int // position in its heap, -1 when in none
-	where int // 0 timers, 1 ready urgent, 2 ready keep-alive, -1 none (busy)
+	where int // 0 timers, 1 ready, -1 none (busy)
 
 	// progress samples: zeroAt is the last time progress was seen at or
 	// below 0 (initially the submission), first/last are positive samples.
@@ -68,36 +66,45 @@ type pollEntry struct {
 	job             *Job // snapshot for events
 }
 
-type entryHeap []*pollEntry
+// entryHeap orders entries by due (timers) or by prio (ready).
+type entryHeap struct {
+	byPrio bool
+	s      []*pollEntry
+}
 
-func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h entryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
-func (h *entryHeap) Push(x any)        { e := x.(*pollEntry); e.idx = len(*h); *h = append(*h, e) }
+func (h *entryHeap) Len() int { return len(h.s) }
+func (h *entryHeap) Less(i, j int) bool {
+	if h.byPrio {
+		return h.s[i].prio.Before(h.s[j].prio)
+	}
+	return h.s[i].due.Before(h.s[j].due)
+}
+func (h *entryHeap) Swap(i, j int) { h.s[i], h.s[j] = h.s[j], h.s[i]; h.s[i].idx = i; h.s[j].idx = j }
+func (h *entryHeap) Push(x any)   { e := x.(*pollEntry); e.idx = len(h.s); h.s = append(h.s, e) }
 func (h *entryHeap) Pop() any {
-	old := *h
+	old := h.s
 	e := old[len(old)-1]
 	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+	h.s = old[:len(old)-1]
 	e.idx = -1
 	return e
 }
 
 // pollScheduler decides which submitted job to look at next. It is a pure
 // data structure driven by the caller's clock (so it can be simulated): one
-// heap of future looks, two ready queues by priority, and one rate limiter
-// that paces every provider call.
+// heap of future looks, one queue of due looks by priority, and one rate
+// limiter that paces every provider call.
 type pollScheduler struct {
 	cfg     PollConfig
 	lim     *rate.Limiter
 	timers  entryHeap
-	ready   [2]entryHeap
+	ready   entryHeap
 	entries map[string]*pollEntry
 }
 
 func newPollScheduler(cfg PollConfig, lim *rate.Limiter) *pollScheduler {
 	cfg.defaults()
-	return &pollScheduler{cfg: cfg, lim: lim, entries: map[string]*pollEntry{}}
+	return &pollScheduler{cfg: cfg, lim: lim, entries: map[string]*pollEntry{}, ready: entryHeap{byPrio: true}}
 }
 
 func (p *pollScheduler) len() int { return len(p.entries) }
@@ -114,7 +121,7 @@ func (p *pollScheduler) add(id, taskID string, m *Model, submitted, now time.Tim
 	if due.Before(now) {
 		due = now
 	}
-	p.schedule(e, due, classUrgent)
+	p.schedule(e, due, due)
 	return e
 }
 
@@ -135,37 +142,37 @@ func (p *pollScheduler) unlink(e *pollEntry) {
 	switch e.where {
 	case 0:
 		heap.Remove(&p.timers, e.idx)
-	case 1, 2:
-		heap.Remove(&p.ready[e.where-1], e.idx)
+	case 1:
+		heap.Remove(&p.ready, e.idx)
 	}
 	e.where = -1
 }
 
-func (p *pollScheduler) schedule(e *pollEntry, due time.Time, class int) {
+// schedule sets the next look at due, ordered among due looks by prio.
+func (p *pollScheduler) schedule(e *pollEntry, due, prio time.Time) {
 	if !e.deadline.IsZero() && due.After(e.deadline) {
-		due, class = e.deadline, classUrgent
+		due = e.deadline
 	}
-	e.due, e.class, e.where = due, class, 0
+	if prio.Before(due) || prio.After(e.deadline) {
+		prio = due
+	}
+	e.due, e.prio, e.where = due, prio, 0
 	heap.Push(&p.timers, e)
 }
 
 // next returns the job to poll now, or nil and how long to wait before
 // asking again. A returned entry is busy until observe or remove.
 func (p *pollScheduler) next(now time.Time) (*pollEntry, time.Duration) {
-	for len(p.timers) > 0 && !p.timers[0].due.After(now) {
+	for p.timers.Len() > 0 && !p.timers.s[0].due.After(now) {
 		e := heap.Pop(&p.timers).(*pollEntry)
-		e.where = 1 + e.class
-		heap.Push(&p.ready[e.class], e)
+		e.where = 1
+		heap.Push(&p.ready, e)
 	}
-	q := &p.ready[classUrgent]
-	if q.Len() == 0 {
-		q = &p.ready[classKeepAlive]
-	}
-	if q.Len() == 0 {
-		if len(p.timers) == 0 {
+	if p.ready.Len() == 0 {
+		if p.timers.Len() == 0 {
 			return nil, time.Hour
 		}
-		return nil, p.timers[0].due.Sub(now)
+		return nil, p.timers.s[0].due.Sub(now)
 	}
 	if p.lim != nil {
 		r := p.lim.ReserveN(now, 1)
@@ -174,7 +181,7 @@ func (p *pollScheduler) next(now time.Time) (*pollEntry, time.Duration) {
 			return nil, d
 		}
 	}
-	e := heap.Pop(q).(*pollEntry)
+	e := heap.Pop(&p.ready).(*pollEntry)
 	e.where = -1
 	e.polls++
 	return e, 0
@@ -200,7 +207,7 @@ func (p *pollScheduler) failed(e *pollEntry, now time.Time) {
 	if d > p.cfg.MaxBackoff {
 		d = p.cfg.MaxBackoff
 	}
-	p.schedule(e, now.Add(d), classUrgent)
+	p.schedule(e, now.Add(d), now.Add(d))
 }
 
 // observe reschedules a job still pending or running after a status call
@@ -242,18 +249,28 @@ func (p *pollScheduler) observe(e *pollEntry, now time.Time, progress float64) {
 	gap := p.cfg.MinGap << min(e.stall, 10)
 	earliest := now.Add(gap)
 	if rate <= 0 {
-		p.schedule(e, now.Add(keep), classKeepAlive)
+		p.schedule(e, now.Add(keep), now.Add(2*keep))
 		return
 	}
 	end := now.Add(time.Duration((100 - math.Min(progress+1, 100)) / rate * float64(time.Second)))
 	switch {
 	case end.Before(earliest):
-		p.schedule(e, earliest, classUrgent)
+		p.schedule(e, earliest, earliest)
 	case end.Sub(now) <= keep:
-		p.schedule(e, end.Add(500*time.Millisecond), classUrgent)
+		end = end.Add(500 * time.Millisecond)
+		p.schedule(e, end, end)
 	default:
-		p.schedule(e, now.Add(keep), classKeepAlive)
+		// A keep-alive look, which turns into a completion check if it has
+		// not happened by the estimated end.
+		p.schedule(e, now.Add(keep), minTime(now.Add(2*keep), end))
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // noProgress backs off towards the model's typical time, then looks at the
@@ -266,11 +283,20 @@ func (p *pollScheduler) noProgress(e *pollEntry, now time.Time, keep time.Durati
 		gap = min(gap, keep)
 		due := now.Add(gap)
 		if !due.Before(typicalEnd) {
-			p.schedule(e, typicalEnd, classUrgent)
+			p.schedule(e, typicalEnd, typicalEnd)
 			return
 		}
-		p.schedule(e, due, classKeepAlive)
+		p.schedule(e, due, minTime(due.Add(keep), typicalEnd))
 		return
 	}
-	p.schedule(e, now.Add(keep), classUrgent)
+	p.schedule(e, now.Add(keep), now.Add(keep))
+}
+
+// newProviderLimiter paces provider calls 2 % under limit, so that clock
+// rounding on either side never lets one second hold more than limit calls.
+func newProviderLimiter(limit rate.Limit, burst int) *rate.Limiter {
+	if limit != rate.Inf {
+		limit *= 0.98
+	}
+	return rate.NewLimiter(limit, burst)
 }

@@ -131,7 +131,7 @@ type Service struct {
 // NewService returns a service; call Start to recover jobs and run it.
 func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *Service {
 	cfg.defaults()
-	lim := rate.NewLimiter(cfg.ProviderRate, cfg.ProviderBurst)
+	lim := newProviderLimiter(cfg.ProviderRate, cfg.ProviderBurst)
 	s := &Service{
 		cfg: cfg, store: store, provider: provider, catalog: catalog, log: cfg.Logger,
 		frontends: map[string]Frontend{},
