@@ -186,16 +186,28 @@ func resolveQuality(m *Model, q string) string {
 	if slices.Contains(m.Qualities, q) {
 		return q
 	}
-	if len(m.Qualities) < 2 {
+	tier, ok := qualityTiers[q]
+	if !ok || len(m.Qualities) == 0 {
 		return ""
 	}
-	switch q {
-	case "hd", "high", "large", "1080p":
-		return m.Qualities[len(m.Qualities)-1]
-	case "sd", "standard", "small", "720p":
-		return m.Qualities[0]
+	if len(m.Qualities) == 1 {
+		// A single quality answers only the aliases of its own tier:
+		// sora-2's "small" is 720p, but it is not "hd".
+		if qualityTiers[m.Qualities[0]] == tier {
+			return m.Qualities[0]
+		}
+		return ""
 	}
-	return ""
+	if tier == "high" {
+		return m.Qualities[len(m.Qualities)-1]
+	}
+	return m.Qualities[0]
+}
+
+// qualityTiers maps the quality names and aliases users type to a tier.
+var qualityTiers = map[string]string{
+	"hd": "high", "high": "high", "large": "high", "1080p": "high",
+	"sd": "low", "standard": "low", "small": "low", "720p": "low",
 }
 
 // DefaultCatalog returns the built-in catalog: the seed documents' models
@@ -259,10 +271,16 @@ func LoadCatalog(r io.Reader, base *Catalog) (*Catalog, error) {
 			out.Models = append(out.Models, &cp)
 		}
 	}
+	inFile := map[string]int{}
 	for i, m := range f.Models {
 		if m == nil {
 			return nil, fmt.Errorf("catalog: models[%d] is null", i)
 		}
+		// Two entries with one id would silently collapse into the last.
+		if j, dup := inFile[m.ID]; dup {
+			return nil, fmt.Errorf("catalog: models[%d] %q: duplicate id (also models[%d])", i, m.ID, j)
+		}
+		inFile[m.ID] = i
 		replaced := false
 		for j, old := range out.Models {
 			if old.ID == m.ID {

@@ -76,6 +76,7 @@ func (s *Service) poll(e *pollEntry) {
 		s.sched.failed(e, now)
 		errs := e.errs
 		s.pmu.Unlock()
+		s.kick(s.pollWake)
 		s.log.Warn("status call failed", "job_id", e.id, "errors_in_a_row", errs, "err", err)
 		if now.After(e.deadline) || (!IsTemporary(err) && errs >= maxStatusErrors) {
 			s.stopPolling(e)

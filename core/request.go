@@ -144,7 +144,17 @@ func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
 
 func (c *Catalog) resolveModel(protocol string, r *Request) (*Model, error) {
 	if r.Model == "" {
-		return c.Pick(protocol, Want{Storyboard: r.Storyboard, Pro: r.Pro, Images: len(r.Images), Quality: r.Quality})
+		w := Want{Storyboard: r.Storyboard, Pro: r.Pro, Images: len(r.Images), Quality: r.Quality}
+		m, err := c.Pick(protocol, w)
+		if err != nil && w.Quality != "" {
+			// No model of that kind has the quality asked: pick as if none
+			// was asked, and let the quality rule reject or note it.
+			w.Quality = ""
+			if m2, err2 := c.Pick(protocol, w); err2 == nil {
+				return m2, nil
+			}
+		}
+		return m, err
 	}
 	m, ok := c.Model(r.Model)
 	if !ok || m.Disabled || m.Protocol != protocol {
@@ -182,7 +192,7 @@ func normalizeShots(c *Catalog, m *Model, r *Request, note func(string, ...any))
 	if len(r.Shots) > m.MaxShots {
 		return Errorf(EINVALID, "A storyboard has at most %d shots; this one has %d.", m.MaxShots, len(r.Shots))
 	}
-	total := 0
+	total, most := 0, m.Durations[len(m.Durations)-1]
 	for i := range r.Shots {
 		s := &r.Shots[i]
 		s.Scene = strings.TrimSpace(s.Scene)
@@ -194,6 +204,9 @@ func normalizeShots(c *Catalog, m *Model, r *Request, note func(string, ...any))
 		}
 		if s.Duration <= 0 {
 			return Errorf(EINVALID, "Shot %d needs a duration above 0 s.", i+1)
+		}
+		if s.Duration > most-total { // also keeps the sum from overflowing
+			return Errorf(EINVALID, "The shots add up to more than %d s; a storyboard must add up to %s s.", most, joinInts(m.Durations))
 		}
 		total += s.Duration
 	}

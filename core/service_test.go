@@ -1,0 +1,395 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"sorabot/core"
+)
+
+func TestServiceDeliversAndCharges(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	a := h.mustAccept("test:1", "ev-1", "a cat surfing")
+	if a.Job.Price != 100 || a.Balance != 900 || a.Position != 1 {
+		t.Fatalf("accepted %+v", a)
+	}
+	j := h.waitState(a.Job.ID, core.Delivered)
+	h.waitEvent(a.Job.ID, core.EventDelivered)
+	if j.DeliveredVia != "upload" || j.Refunded {
+		t.Fatalf("delivered job %+v", j)
+	}
+	d := h.front.deliveries()
+	if len(d) != 1 || !bytes.Equal(d[0].data, videoBytes) {
+		t.Fatalf("deliveries %+v", d)
+	}
+	if got := h.balance("test:1"); got != 900 {
+		t.Fatalf("balance %d, want 900", got)
+	}
+	types := h.front.eventTypes(a.Job.ID)
+	if !slices.Contains(types, core.EventSubmitted) || types[len(types)-1] != core.EventDelivered {
+		t.Fatalf("events %v", types)
+	}
+	h.verify()
+}
+
+func TestServiceRejectsInvalidWithoutCharge(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	for _, tc := range []struct {
+		name string
+		req  core.Request
+		code string
+	}{
+		{"no prompt", core.Request{}, core.EINVALID},
+		{"unknown model", core.Request{Model: "sora-3", Prompt: "x"}, core.EUNAVAILABLE},
+		{"bad orientation", core.Request{Prompt: "x", Orientation: "square"}, core.EINVALID},
+		{"image not a picture", core.Request{Prompt: "x", Images: []core.Image{{Data: []byte("hello")}}}, core.EINVALID},
+		{"shots not adding up", core.Request{Shots: []core.Shot{{Scene: "a", Duration: 3}}}, core.EINVALID},
+	} {
+		_, err := h.svc.Accept(context.Background(), core.Submission{UserID: "test:2", Origin: core.Origin{Platform: "test"}, Request: tc.req})
+		if core.ErrorCode(err) != tc.code || core.ErrorMessage(err) == "" {
+			t.Errorf("%s: err %v, want code %s", tc.name, err, tc.code)
+		}
+	}
+	if got := h.balance("test:2"); got != 1000 {
+		t.Fatalf("balance %d after invalid requests, want 1000", got)
+	}
+	if c, _ := h.provider.counts(); c != 0 {
+		t.Fatalf("provider got %d creates", c)
+	}
+}
+
+func TestServiceNoCredits(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	_, err := h.svc.Accept(context.Background(), core.Submission{UserID: "test:3", Origin: core.Origin{Platform: "test"},
+		Request: core.Request{Prompt: "x", Pro: true, Quality: "high", Duration: 15}})
+	if core.ErrorCode(err) != core.ENOCREDITS {
+		t.Fatalf("err %v, want no credits", err)
+	}
+	if got := h.balance("test:3"); got != 1000 {
+		t.Fatalf("balance %d", got)
+	}
+}
+
+func TestServiceDuplicateKeyChargesOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	var wg sync.WaitGroup
+	ids := make([]string, 10)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := h.accept("test:4", "update-77", "same event")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i] = a.Job.ID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("ids %v", ids)
+		}
+	}
+	h.waitState(ids[0], core.Delivered)
+	if got := h.balance("test:4"); got != 900 {
+		t.Fatalf("balance %d, want 900", got)
+	}
+	if c, _ := h.provider.counts(); c != 1 {
+		t.Fatalf("%d creates, want 1", c)
+	}
+	h.verify()
+}
+
+// Every failure path ends failed and refunded exactly once.
+func TestServiceFailurePathsRefundOnce(t *testing.T) {
+	permanent := core.Errorf(core.EINVALID, "Your prompt was rejected by the content policy; please rephrase it.")
+	cases := []struct {
+		name string
+		mod  func(h *harness)
+		code string
+	}{
+		{"create refused", func(h *harness) {
+			h.provider.submitErr = func(int) error { return permanent }
+		}, core.EINVALID},
+		{"create unreachable after retries", func(h *harness) {
+			h.provider.submitErr = func(int) error { return core.Temporary(errors.New("connection refused")) }
+		}, core.EUNAVAILABLE},
+		{"provider reports failure", func(h *harness) {
+			h.provider.failWith = core.Errorf(core.EINVALID, "The image was rejected; try another image.")
+		}, core.EINVALID},
+		{"status keeps failing", func(h *harness) {
+			h.provider.statusErr = func(string, int) error { return core.Errorf(core.ENOTFOUND, "task vanished") }
+		}, core.EUNAVAILABLE},
+		{"result link gone", func(h *harness) { h.missing = true }, core.EUNAVAILABLE},
+		{"user blocked the bot", func(h *harness) {
+			h.front.deliverErr = func(int, core.Video) error { return core.Errorf(core.EFORBIDDEN, "blocked") }
+		}, core.EFORBIDDEN},
+		{"delivery keeps failing", func(h *harness) {
+			h.front.deliverErr = func(int, core.Video) error { return core.Temporary(errors.New("502")) }
+		}, core.EUNAVAILABLE},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.mod)
+			h.start()
+			a := h.mustAccept("test:5", "k", "a dog")
+			j := h.waitState(a.Job.ID, core.Failed)
+			h.waitEvent(a.Job.ID, core.EventFailed)
+			if j.ErrCode != tc.code || j.Err == "" || !j.Refunded {
+				t.Fatalf("failed job code=%q err=%q refunded=%v", j.ErrCode, j.Err, j.Refunded)
+			}
+			if got := h.balance("test:5"); got != 1000 {
+				t.Fatalf("balance %d after refund, want 1000", got)
+			}
+			if n := h.refunds("test:5", j.ID); n != 1 {
+				t.Fatalf("%d refunds", n)
+			}
+			types := h.front.eventTypes(j.ID)
+			if len(types) == 0 || types[len(types)-1] != core.EventFailed {
+				t.Fatalf("events %v", types)
+			}
+			h.verify()
+		})
+	}
+}
+
+func TestServiceDeadline(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.provider.never = true })
+	cat := core.DefaultCatalog()
+	m, _ := cat.Model("sora-2-text-to-video")
+	m.TypicalSeconds, m.DeadlineSeconds = 1, 2
+	h.svc = core.NewService(h.cfg, h.db, h.provider, cat)
+	h.svc.SetFrontend("test", h.front)
+	h.start()
+	a := h.mustAccept("test:6", "k", "slow")
+	j := h.waitState(a.Job.ID, core.Failed)
+	if !j.Refunded || h.balance("test:6") != 1000 {
+		t.Fatalf("job %+v", j)
+	}
+	h.verify()
+}
+
+func TestServiceTransientErrorsDoNotFail(t *testing.T) {
+	h := newHarness(t, func(h *harness) {
+		h.provider.submitErr = func(n int) error {
+			if n < 2 {
+				return core.Temporary(errors.New("connection refused"))
+			}
+			return nil
+		}
+		h.provider.statusErr = func(_ string, n int) error {
+			if n < 4 {
+				return core.Temporary(errors.New("HTTP 503"))
+			}
+			return nil
+		}
+		h.front.deliverErr = func(n int, _ core.Video) error {
+			if n < 2 {
+				return core.Temporary(errors.New("HTTP 502"))
+			}
+			return nil
+		}
+	})
+	h.start()
+	a := h.mustAccept("test:7", "k", "resilient")
+	h.waitState(a.Job.ID, core.Delivered)
+	if got := h.balance("test:7"); got != 900 {
+		t.Fatalf("balance %d", got)
+	}
+	h.verify()
+}
+
+func TestServiceTooBigSendsLink(t *testing.T) {
+	t.Run("over the platform limit", func(t *testing.T) {
+		h := newHarness(t, func(h *harness) { h.front.maxUpload = 10 })
+		h.start()
+		a := h.mustAccept("test:8", "k", "big")
+		j := h.waitState(a.Job.ID, core.Delivered)
+		d := h.front.deliveries()
+		if j.DeliveredVia != "link" || len(d) != 1 || d[0].video.Path != "" || d[0].video.URL == "" {
+			t.Fatalf("via %q deliveries %+v", j.DeliveredVia, d)
+		}
+		if h.balance("test:8") != 900 {
+			t.Fatal("a link delivery is charged")
+		}
+	})
+	t.Run("platform refuses the upload", func(t *testing.T) {
+		h := newHarness(t, func(h *harness) {
+			h.front.deliverErr = func(n int, v core.Video) error {
+				if v.Path != "" {
+					return fmt.Errorf("40005: %w", core.ErrTooBig)
+				}
+				return nil
+			}
+		})
+		h.cfg.MediaURL = func(p string) (string, error) { return "https://bot.example/media/abc", nil }
+		h.svc = core.NewService(h.cfg, h.db, h.provider, core.DefaultCatalog())
+		h.svc.SetFrontend("test", h.front)
+		h.start()
+		a := h.mustAccept("test:9", "k", "big")
+		h.waitState(a.Job.ID, core.Delivered)
+		d := h.front.deliveries()
+		if len(d) != 1 || d[0].video.URL != "https://bot.example/media/abc" {
+			t.Fatalf("deliveries %+v", d)
+		}
+	})
+}
+
+func TestServiceQueueCancelAndLimits(t *testing.T) {
+	block := make(chan struct{})
+	h := newHarness(t, func(h *harness) {
+		h.cfg.MaxInflight = 1
+		h.cfg.UserMaxActive = 2
+		h.provider.block = block
+	})
+	h.start()
+	first := h.mustAccept("test:10", "k1", "one")
+	second := h.mustAccept("test:10", "k2", "two")
+	if second.Position < 1 {
+		t.Fatalf("second position %d", second.Position)
+	}
+	if _, err := h.accept("test:10", "k3", "three"); core.ErrorCode(err) != core.ERATELIMITED {
+		t.Fatalf("third job: %v, want rate limited", err)
+	}
+	// The first job holds the only provider slot; the second waits.
+	h.waitState(first.Job.ID, core.Submitting)
+	if _, err := h.svc.Cancel(context.Background(), "test:99", second.Job.ID); core.ErrorCode(err) != core.ENOTFOUND {
+		t.Fatalf("cancel by another user: %v", err)
+	}
+	j, err := h.svc.Cancel(context.Background(), "test:10", second.Job.ID)
+	if err != nil || j.State != core.Canceled || !j.Refunded {
+		t.Fatalf("cancel: %v %+v", err, j)
+	}
+	if _, err := h.svc.Cancel(context.Background(), "test:10", second.Job.ID); core.ErrorCode(err) != core.EINVALID {
+		t.Fatalf("second cancel: %v", err)
+	}
+	if _, err := h.svc.Cancel(context.Background(), "test:10", first.Job.ID); core.ErrorCode(err) != core.EINVALID {
+		t.Fatalf("cancel of a submitting job: %v", err)
+	}
+	close(block)
+	h.waitState(first.Job.ID, core.Delivered)
+	if got := h.balance("test:10"); got != 900 {
+		t.Fatalf("balance %d", got)
+	}
+	if c, _ := h.provider.counts(); c != 1 {
+		t.Fatalf("%d creates", c)
+	}
+	h.verify()
+}
+
+func TestServiceUserRateLimit(t *testing.T) {
+	h := newHarness(t, func(h *harness) {
+		h.cfg.UserRate = 0.001
+		h.cfg.UserBurst = 2
+	})
+	h.start()
+	h.mustAccept("test:11", "a", "one")
+	h.mustAccept("test:11", "b", "two")
+	if _, err := h.accept("test:11", "c", "three"); core.ErrorCode(err) != core.ERATELIMITED || core.ErrorMessage(err) == "" {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := h.accept("test:12", "d", "other user"); err != nil {
+		t.Fatalf("another user is limited: %v", err)
+	}
+}
+
+func TestServiceFIFO(t *testing.T) {
+	block := make(chan struct{})
+	h := newHarness(t, func(h *harness) {
+		h.cfg.MaxInflight = 1
+		h.provider.block = block
+	})
+	h.start()
+	var ids []string
+	for i := range 5 {
+		a := h.mustAccept(fmt.Sprintf("test:f%d", i), fmt.Sprintf("k%d", i), "fifo")
+		ids = append(ids, a.Job.ID)
+	}
+	close(block)
+	for _, id := range ids {
+		h.waitState(id, core.Delivered)
+	}
+	h.provider.mu.Lock()
+	defer h.provider.mu.Unlock()
+	var order []time.Time
+	for i := range 5 {
+		task := h.provider.tasks[fmt.Sprintf("task-%d", i)]
+		if task == nil {
+			t.Fatalf("no task-%d among %d creates", i, h.provider.creates)
+		}
+		order = append(order, task.created)
+	}
+	if !slices.IsSortedFunc(order, func(a, b time.Time) int { return a.Compare(b) }) {
+		t.Fatalf("creates out of order")
+	}
+	// task-i must belong to the i-th accepted job.
+	for i, id := range ids {
+		j, _ := h.db.Job(context.Background(), id)
+		if j.TaskID != fmt.Sprintf("task-%d", i) {
+			t.Fatalf("job %s got %s", id, j.TaskID)
+		}
+	}
+}
+
+// 100 goroutines accepting against one balance never overspend.
+func TestServiceConcurrentAcceptsNeverOverspend(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.provider.never = true })
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, broke := 0, 0
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.accept("test:rich", fmt.Sprintf("k%d", i), "race")
+			mu.Lock()
+			defer mu.Unlock()
+			switch core.ErrorCode(err) {
+			case "":
+				ok++
+			case core.ENOCREDITS:
+				broke++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 10 || broke != 90 {
+		t.Fatalf("accepted %d, refused %d; want 10 and 90", ok, broke)
+	}
+	if b := h.balance("test:rich"); b != 0 {
+		t.Fatalf("balance %d", b)
+	}
+	h.verify()
+}
+
+func TestServiceAdminOnly(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.cfg.Admins = []string{"test:admin"} })
+	if _, err := h.svc.Grant(context.Background(), "test:user", "test:user", 1000, false); core.ErrorCode(err) != core.EFORBIDDEN {
+		t.Fatalf("grant by a user: %v", err)
+	}
+	a, err := h.svc.Grant(context.Background(), "test:admin", "test:user", 250, false)
+	if err != nil || a.Balance != 1250 {
+		t.Fatalf("grant: %v %+v", err, a)
+	}
+	if _, err := h.svc.Stats(context.Background(), "test:user"); core.ErrorCode(err) != core.EFORBIDDEN {
+		t.Fatalf("stats by a user: %v", err)
+	}
+	if _, err := h.svc.Grant(context.Background(), "test:admin", "test:user", -5000, false); core.ErrorCode(err) != core.EINVALID {
+		t.Fatalf("negative balance: %v", err)
+	}
+	h.verify()
+}
