@@ -257,6 +257,10 @@ func checkImages(m *Model, r *Request) error {
 			return Errorf(EINVALID, "Image %d is not a PNG, JPEG or WebP picture.", i+1)
 		}
 		img.MIME = ct
+		if strings.Contains(img.URL, "/file/bot") {
+			// A Telegram file URL carries the bot token: never pass it on.
+			img.URL = ""
+		}
 	}
 	return nil
 }

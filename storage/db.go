@@ -41,6 +41,7 @@ type DB struct {
 	bolt         *bolt.DB
 	path         string
 	startCredits int
+	group        group
 }
 
 // Bucket names.
@@ -91,8 +92,6 @@ func Open(path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	bdb.MaxBatchDelay = 2 * time.Millisecond
-	bdb.MaxBatchSize = 1000
 	err = bdb.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {

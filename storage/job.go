@@ -22,7 +22,7 @@ const maxImages = 256
 // Errors: ERATELIMITED, ENOCREDITS, EINVALID (bad user id or price); a
 // repeated key is a Duplicate result holding the earlier job.
 //
-// Concurrent calls are grouped into shared transactions (bbolt's Batch).
+// Concurrent calls are grouped into shared transactions (group commit, see group.go).
 func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.AcceptResult, error) {
 	if err := ctx.Err(); err != nil {
 		return core.AcceptResult{}, err
@@ -49,7 +49,7 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 		refuse error
 		id     string
 	)
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		res, refuse, id = core.AcceptResult{}, nil, ""
 		jobs := tx.Bucket(bucketJobs)
 		if j.Key != "" {
@@ -203,7 +203,7 @@ func (db *DB) Transition(ctx context.Context, id string, from []core.State, fn f
 		ok     bool
 		refuse error
 	)
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		out, ok, refuse = nil, false, nil
 		j, err := loadJob(tx, key)
 		if err != nil {
@@ -271,7 +271,7 @@ func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.
 		ok     bool
 		refuse error
 	)
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		out, ok, refuse = nil, false, nil
 		j, err := loadJob(tx, key)
 		if err != nil {

@@ -49,13 +49,15 @@ func (db *DB) Verify(ctx context.Context) error {
 		return nil
 	}
 	shown := r.Problems[:min(len(r.Problems), 10)]
+	count := strconv.Itoa(len(r.Problems))
+	if r.Truncated {
+		count += "+"
+	}
 	more := ""
-	if n := len(r.Problems) - len(shown); n > 0 || r.Truncated {
+	if len(shown) < len(r.Problems) || r.Truncated {
 		more = "\n  ..."
 	}
-	return fmt.Errorf("ledger verify: %d problem(s)%s:\n  %s%s",
-		len(r.Problems), map[bool]string{true: " or more", false: ""}[r.Truncated],
-		strings.Join(shown, "\n  "), more)
+	return fmt.Errorf("ledger verify: %s problem(s):\n  %s%s", count, strings.Join(shown, "\n  "), more)
 }
 
 // jobMoney is what the ledger says happened to one job.
