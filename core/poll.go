@@ -80,7 +80,7 @@ func (h *entryHeap) Less(i, j int) bool {
 	return h.s[i].due.Before(h.s[j].due)
 }
 func (h *entryHeap) Swap(i, j int) { h.s[i], h.s[j] = h.s[j], h.s[i]; h.s[i].idx = i; h.s[j].idx = j }
-func (h *entryHeap) Push(x any)   { e := x.(*pollEntry); e.idx = len(h.s); h.s = append(h.s, e) }
+func (h *entryHeap) Push(x any)    { e := x.(*pollEntry); e.idx = len(h.s); h.s = append(h.s, e) }
 func (h *entryHeap) Pop() any {
 	old := h.s
 	e := old[len(old)-1]
