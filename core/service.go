@@ -361,10 +361,11 @@ func (s *Service) History(ctx context.Context, userID string, limit int) ([]*Job
 	return s.store.History(ctx, userID, limit)
 }
 
-// Balance returns the user's account and newest ledger entries.
+// Balance returns the user's account and its newest ledger entries (none
+// when lines <= 0).
 func (s *Service) Balance(ctx context.Context, userID string, lines int) (Account, []LedgerEntry, error) {
 	a, err := s.store.Account(ctx, userID)
-	if err != nil {
+	if err != nil || lines <= 0 {
 		return a, nil, err
 	}
 	l, err := s.store.Ledger(ctx, userID, lines)

@@ -6,7 +6,6 @@
 package storage
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -46,20 +45,17 @@ type DB struct {
 
 // Bucket names.
 var (
-	bucketAccounts   = []byte("accounts")   // userID → JSON core.Account
-	bucketLedger     = []byte("ledger")     // seq8 → JSON core.LedgerEntry
-	bucketUserLedger = []byte("userledger") // userID \x00 seq8 → empty
-	bucketJobs       = []byte("jobs")       // id8 → JSON core.Job
-	bucketActive     = []byte("active")     // id8 → empty, non-terminal jobs only
-	bucketIdem       = []byte("idem")       // idempotency key → id8
-	bucketUserJobs   = []byte("userjobs")   // userID \x00 id8 → empty
-	bucketImages     = []byte("images")     // id8 index → image bytes
-	bucketMeta       = []byte("meta")       // counter name → int64 (8 bytes BE)
+	bucketAccounts = []byte("accounts") // userID → JSON accountRecord
+	bucketLedger   = []byte("ledger")   // seq8 → JSON core.LedgerEntry
+	bucketJobs     = []byte("jobs")     // id8 → JSON core.Job
+	bucketActive   = []byte("active")   // id8 → empty, non-terminal jobs only
+	bucketIdem     = []byte("idem")     // idempotency key → id8
+	bucketImages   = []byte("images")   // id8 index → image bytes
+	bucketMeta     = []byte("meta")     // counter name → int64 (8 bytes BE)
 )
 
 var allBuckets = [][]byte{
-	bucketAccounts, bucketLedger, bucketUserLedger, bucketJobs, bucketActive,
-	bucketIdem, bucketUserJobs, bucketImages, bucketMeta,
+	bucketAccounts, bucketLedger, bucketJobs, bucketActive, bucketIdem, bucketImages, bucketMeta,
 }
 
 // Counters in the meta bucket.
@@ -131,39 +127,9 @@ func jobKey(id string) ([]byte, error) {
 
 func notFound(id string) error { return core.Errorf(core.ENOTFOUND, "There is no job %q.", id) }
 
-// userPrefix is the key prefix of a user's entries in the per-user indexes.
-func userPrefix(userID string) []byte { return append([]byte(userID), 0) }
-
-func userSeqKey(userID string, seq []byte) []byte { return append(userPrefix(userID), seq...) }
-
 func checkUser(userID string) error {
 	if userID == "" || strings.IndexByte(userID, 0) >= 0 {
 		return core.Errorf(core.EINVALID, "Invalid user id %q.", userID)
-	}
-	return nil
-}
-
-// newestFirst walks the keys of b that start with prefix, last first, and
-// calls fn with each key's suffix, stopping at fn's first error or after
-// limit keys (limit <= 0: no limit).
-func newestFirst(b *bolt.Bucket, prefix []byte, limit int, fn func(suffix []byte) error) error {
-	c := b.Cursor()
-	hi := append(append([]byte(nil), prefix...), bytes.Repeat([]byte{0xff}, 8)...)
-	k, _ := c.Seek(hi)
-	switch {
-	case k == nil:
-		k, _ = c.Last()
-	case !bytes.Equal(k, hi):
-		k, _ = c.Prev()
-	}
-	for n := 0; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
-		if limit > 0 && n >= limit {
-			break
-		}
-		if err := fn(k[len(prefix):]); err != nil {
-			return err
-		}
-		n++
 	}
 	return nil
 }

@@ -144,3 +144,6 @@ func TestMalformedJobID(t *testing.T) {
 		wantCode(t, err, core.ENOTFOUND)
 	}
 }
+
+// A database of the version with per-user index buckets gets its recent
+// lists from them on Open, and loses the buckets.

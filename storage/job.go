@@ -3,6 +3,8 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -40,6 +42,17 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 	if created.IsZero() {
 		created = now()
 	}
+	// The stored job, encoded before the transaction (which runs the
+	// group's calls one after another) with its id left empty.
+	s := j.Clone()
+	s.ID, s.State, s.CreatedAt, s.Refunded = "", core.Queued, created, false
+	tmpl, err := json.Marshal(s)
+	if err == nil && !bytes.HasPrefix(tmpl, emptyJobID) {
+		err = errors.New("the JSON does not start with the id")
+	}
+	if err != nil {
+		return core.AcceptResult{}, fmt.Errorf("storage: accept: encode job: %w", err)
+	}
 
 	// Batch may run the function more than once (when another function of
 	// the batch fails), so it starts from scratch each time, and business
@@ -49,7 +62,7 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 		refuse error
 		id     string
 	)
-	err := db.update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		res, refuse, id = core.AcceptResult{}, nil, ""
 		jobs := tx.Bucket(bucketJobs)
 		if j.Key != "" {
@@ -58,12 +71,11 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 				if err != nil {
 					return fmt.Errorf("storage: idempotency key %q: %w", j.Key, err)
 				}
-				res = core.AcceptResult{Job: dup, Duplicate: true}
-				var a core.Account
-				if _, err := getJSON(tx.Bucket(bucketAccounts), []byte(dup.UserID), &a); err != nil {
+				a, _, err := getAccount(tx, dup.UserID)
+				if err != nil {
 					return err
 				}
-				res.Balance = a.Balance
+				res = core.AcceptResult{Job: dup, Duplicate: true, Balance: a.Balance}
 				return nil
 			}
 		}
@@ -85,22 +97,18 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 			return err
 		}
 		key := itob(seq)
-		s := j.Clone()
-		s.ID = strconv.FormatUint(seq, 10)
-		s.State = core.Queued
-		s.CreatedAt = created
-		s.Refunded = false
-
+		jobID := strconv.FormatUint(seq, 10)
 		a.Balance -= s.Price
 		a.Active++
-		e := core.LedgerEntry{UserID: s.UserID, Kind: core.LedgerCharge, Amount: -s.Price, Balance: a.Balance, JobID: s.ID}
-		if _, err := appendLedger(tx, &e); err != nil {
+		e := core.LedgerEntry{UserID: s.UserID, Kind: core.LedgerCharge, Amount: -s.Price, Balance: a.Balance, JobID: jobID}
+		if err := appendLedger(tx, &a, &e); err != nil {
 			return err
 		}
-		if err := putAccount(tx, a); err != nil {
+		a.Jobs = pushRecent(a.Jobs, seq)
+		if err := putAccount(tx, &a); err != nil {
 			return err
 		}
-		if err := putJSON(jobs, key, s); err != nil {
+		if err := jobs.Put(key, withJobID(tmpl, jobID)); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketActive).Put(key, []byte{}); err != nil {
@@ -111,9 +119,6 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketUserJobs).Put(userSeqKey(s.UserID, key), []byte{}); err != nil {
-			return err
-		}
 		images := tx.Bucket(bucketImages)
 		for i, img := range s.Req.Images {
 			if err := images.Put(imageKey(key, i), img.Data); err != nil {
@@ -121,7 +126,7 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 			}
 		}
 		res.Balance = a.Balance
-		id = s.ID
+		id = jobID
 		return nil
 	})
 	if err != nil {
@@ -135,6 +140,19 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 		res.Job = j
 	}
 	return res, nil
+}
+
+// emptyJobID is how the JSON of a core.Job with an empty id starts.
+var emptyJobID = []byte(`{"id":""`)
+
+// withJobID returns a copy of tmpl, the JSON of a core.Job whose id is
+// empty (it starts with emptyJobID), with the id set to id (digits only, so
+// no escaping is needed).
+func withJobID(tmpl []byte, id string) []byte {
+	out := make([]byte, 0, len(tmpl)+len(id))
+	out = append(out, `{"id":"`...)
+	out = append(out, id...)
+	return append(out, tmpl[len(emptyJobID)-1:]...)
 }
 
 // Job returns the job with that id. Errors: ENOTFOUND.
@@ -285,8 +303,7 @@ func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.
 			out = j
 			return nil
 		}
-		var a core.Account
-		found, err := getJSON(tx.Bucket(bucketAccounts), []byte(j.UserID), &a)
+		a, found, err := getAccount(tx, j.UserID)
 		if err != nil {
 			return err
 		}
@@ -300,7 +317,7 @@ func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.
 			if j.Price > 0 && !j.Refunded {
 				a.Balance += j.Price
 				e := core.LedgerEntry{UserID: j.UserID, Kind: core.LedgerRefund, Amount: j.Price, Balance: a.Balance, JobID: j.ID}
-				if _, err := appendLedger(tx, &e); err != nil {
+				if err := appendLedger(tx, &a, &e); err != nil {
 					return err
 				}
 				j.Refunded = true
@@ -309,7 +326,7 @@ func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.
 		if a.Active > 0 {
 			a.Active--
 		}
-		if err := putAccount(tx, a); err != nil {
+		if err := putAccount(tx, &a); err != nil {
 			return err
 		}
 		if err := putJSON(tx.Bucket(bucketJobs), key, j); err != nil {
@@ -361,7 +378,8 @@ func (db *DB) ActiveJobs(ctx context.Context) ([]*core.Job, error) {
 }
 
 // History returns the user's newest jobs first, at most limit of them
-// (limit <= 0: all).
+// (limit <= 0: all that are listed). Only the newest recentCap jobs are
+// listed per user.
 func (db *DB) History(ctx context.Context, userID string, limit int) ([]*core.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -371,17 +389,21 @@ func (db *DB) History(ctx context.Context, userID string, limit int) ([]*core.Jo
 	}
 	var out []*core.Job
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return newestFirst(tx.Bucket(bucketUserJobs), userPrefix(userID), limit, func(key []byte) error {
-			j, err := loadJob(tx, key)
+		a, _, err := getAccount(tx, userID)
+		if err != nil {
+			return err
+		}
+		for _, id := range newest(a.Jobs, limit) {
+			j, err := loadJob(tx, itob(id))
 			if err != nil {
 				return err
 			}
 			if j == nil {
-				return fmt.Errorf("storage: job %x of %s is missing", key, userID)
+				return fmt.Errorf("storage: job %d of %s is missing", id, userID)
 			}
 			out = append(out, j)
-			return nil
-		})
+		}
+		return nil
 	})
 	return out, err
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -503,5 +504,98 @@ func TestHistoryAndActiveJobs(t *testing.T) {
 			t.Errorf("active jobs out of id order at %s", j.ID)
 		}
 		prev = n
+	}
+}
+
+// Accept encodes the job before its transaction and splices the id in.
+func TestWithJobID(t *testing.T) {
+	j := newJob("telegram:1", 10, "k")
+	j.Notes = []string{"a \"note\""}
+	j.Origin.Extra = map[string]string{"x": "y"}
+	tmpl, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.ID = "1234567"
+	want, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := withJobID(tmpl, j.ID); !bytes.Equal(got, want) {
+		t.Errorf("withJobID:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// History lists only the newest recentCap jobs.
+func TestHistoryCap(t *testing.T) {
+	db := openTest(t, 1<<20)
+	ctx := context.Background()
+	var ids []string
+	for i := range recentCap + 25 {
+		j := newJob("telegram:7", 1, fmt.Sprintf("k%d", i))
+		mustAccept(t, db, j, 0)
+		ids = append(ids, j.ID)
+		if i%3 == 0 { // interleave another user's jobs and a refund
+			mustAccept(t, db, newJob("telegram:8", 1, ""), 0)
+			if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, "", ""); !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+		}
+	}
+	for _, limit := range []int{0, -1, recentCap, recentCap + 1, 1000} {
+		h, err := db.History(ctx, "telegram:7", limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != recentCap {
+			t.Fatalf("limit %d: %d jobs, want %d", limit, len(h), recentCap)
+		}
+		for i, j := range h {
+			if want := ids[len(ids)-1-i]; j.ID != want || j.UserID != "telegram:7" {
+				t.Fatalf("limit %d: job %d is %s of %s, want %s", limit, i, j.ID, j.UserID, want)
+			}
+		}
+	}
+	if h, err := db.History(ctx, "telegram:7", 7); err != nil || len(h) != 7 || h[0].ID != ids[len(ids)-1] {
+		t.Errorf("limit 7: %d jobs, %v", len(h), err)
+	}
+	// Older jobs are still stored.
+	if j, err := db.Job(ctx, ids[0]); err != nil || j.UserID != "telegram:7" {
+		t.Errorf("oldest job: %v %v", j, err)
+	}
+}
+
+func TestRecentListEncoding(t *testing.T) {
+	for _, l := range []recentList{
+		nil,
+		{1},
+		{1, 2, 3, 200, 70000, 1 << 40},
+		{5, 3, 3, 1 << 63, 0, ^uint64(0)}, // not ascending: still round-trips
+	} {
+		text, err := l.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got recentList
+		if err := got.UnmarshalText(text); err != nil {
+			t.Fatalf("%v: %v", l, err)
+		}
+		if !slices.Equal(got, l) {
+			t.Errorf("%v round-tripped to %v via %q", l, got, text)
+		}
+	}
+	var l recentList
+	for _, bad := range []string{"!!", "gA"} { // not base64; a truncated uvarint
+		if err := l.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("%q decoded to %v", bad, l)
+		}
+	}
+	// pushRecent keeps the newest recentCap.
+	l = nil
+	for i := range uint64(3 * recentCap) {
+		l = pushRecent(l, i)
+		if want := min(int(i)+1, recentCap); len(l) != want || l[len(l)-1] != i || l[0] != i+1-uint64(want) {
+			t.Fatalf("after %d: len %d, %d..%d", i, len(l), l[0], l[len(l)-1])
+		}
 	}
 }

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -11,7 +10,8 @@ import (
 )
 
 // Ledger returns the user's newest ledger entries first, at most limit of
-// them (limit <= 0: all).
+// them (limit <= 0: all that are listed). Only the newest recentCap entries
+// are listed per user.
 func (db *DB) Ledger(ctx context.Context, userID string, limit int) ([]core.LedgerEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -21,41 +21,55 @@ func (db *DB) Ledger(ctx context.Context, userID string, limit int) ([]core.Ledg
 	}
 	var out []core.LedgerEntry
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		a, _, err := getAccount(tx, userID)
+		if err != nil {
+			return err
+		}
 		ledger := tx.Bucket(bucketLedger)
-		return newestFirst(tx.Bucket(bucketUserLedger), userPrefix(userID), limit, func(seq []byte) error {
+		for _, seq := range newest(a.Ledger, limit) {
 			var e core.LedgerEntry
-			found, err := getJSON(ledger, seq, &e)
+			found, err := getJSON(ledger, itob(seq), &e)
 			if err != nil {
 				return err
 			}
 			if !found {
-				return fmt.Errorf("storage: ledger entry %d of %s is missing", binary.BigEndian.Uint64(seq), userID)
+				return fmt.Errorf("storage: ledger entry %d of %s is missing", seq, userID)
 			}
 			out = append(out, e)
-			return nil
-		})
+		}
+		return nil
 	})
 	return out, err
 }
 
-// appendLedger gives e the next sequence number and the current time, and
-// stores it with its per-user index entry. The caller stores the account
-// whose balance e.Balance reports.
-func appendLedger(tx *bolt.Tx, e *core.LedgerEntry) (uint64, error) {
+// newest returns the last limit elements of list (limit <= 0: all of them),
+// last first.
+func newest(list []uint64, limit int) []uint64 {
+	if limit > 0 && limit < len(list) {
+		list = list[len(list)-limit:]
+	}
+	out := make([]uint64, len(list))
+	for i, v := range list {
+		out[len(list)-1-i] = v
+	}
+	return out
+}
+
+// appendLedger gives e the next sequence number and the current time,
+// stores it and lists it in a's recent entries. The caller stores a, whose
+// balance e.Balance reports.
+func appendLedger(tx *bolt.Tx, a *accountRecord, e *core.LedgerEntry) error {
 	b := tx.Bucket(bucketLedger)
 	seq, err := b.NextSequence()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	e.Seq = seq
 	e.Time = now()
-	key := itob(seq)
-	if err := putJSON(b, key, e); err != nil {
-		return 0, err
+	if err := putJSON(b, itob(seq), e); err != nil {
+		return err
 	}
-	if err := tx.Bucket(bucketUserLedger).Put(userSeqKey(e.UserID, key), []byte{}); err != nil {
-		return 0, err
-	}
+	a.Ledger = pushRecent(a.Ledger, seq)
 	switch e.Kind {
 	case core.LedgerCharge:
 		err = addCounter(tx, metaCharged, -e.Amount)
@@ -63,7 +77,7 @@ func appendLedger(tx *bolt.Tx, e *core.LedgerEntry) (uint64, error) {
 		err = addCounter(tx, metaRefunded, e.Amount)
 	}
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return seq, addCounter(tx, metaCredits, e.Amount)
+	return addCounter(tx, metaCredits, e.Amount)
 }

@@ -68,3 +68,41 @@ func TestLedgerNewestFirst(t *testing.T) {
 		t.Errorf("ledger of an unknown user: %v %v", got, err)
 	}
 }
+
+// Ledger lists only the newest recentCap entries.
+func TestLedgerCap(t *testing.T) {
+	db := openTest(t, 100)
+	ctx := context.Background()
+	for i := range recentCap + 10 {
+		if _, err := db.AdjustCredits(ctx, "console:bob", i+1, false, "root"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := db.Ledger(ctx, "console:bob", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != recentCap {
+		t.Fatalf("%d entries, want %d", len(all), recentCap)
+	}
+	for i, e := range all {
+		// Newest first: the last adjustment added recentCap+10.
+		if want := recentCap + 10 - i; e.Kind != core.LedgerAdmin || e.Amount != want {
+			t.Fatalf("entry %d: %+v, want an admin entry of %d", i, e, want)
+		}
+	}
+	if got, err := db.Ledger(ctx, "console:bob", 3); err != nil || len(got) != 3 || got[0].Seq != all[0].Seq {
+		t.Errorf("limit 3: %d entries, %v", len(got), err)
+	}
+	st, err := db.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 100
+	for i := range recentCap + 10 {
+		want += i + 1
+	}
+	if st.Credits != want {
+		t.Errorf("credits %d, want %d: older entries still count", st.Credits, want)
+	}
+}

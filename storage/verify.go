@@ -66,6 +66,22 @@ type jobMoney struct {
 	charged, refund  int
 }
 
+// recentTally is what Verify counted of one user's ledger entries and jobs,
+// to check the recent lists in the account record.
+type recentTally struct {
+	entries, jobs    int
+	lastSeq, lastJob uint64
+}
+
+func tallyOf(m map[string]*recentTally, user string) *recentTally {
+	t := m[user]
+	if t == nil {
+		t = &recentTally{}
+		m[user] = t
+	}
+	return t
+}
+
 // VerifyReport runs the checks of Verify and returns everything it found.
 // It reads the whole database in one read transaction.
 func (db *DB) VerifyReport(ctx context.Context) (Report, error) {
@@ -84,7 +100,7 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 	sums := map[string]int{}
 	money := map[string]*jobMoney{}
 	var charged, refunded, credits int
-	userLedger := tx.Bucket(bucketUserLedger)
+	tally := map[string]*recentTally{}
 	err := tx.Bucket(bucketLedger).ForEach(func(k, v []byte) error {
 		r.LedgerEntries++
 		if r.LedgerEntries%4096 == 0 && ctx.Err() != nil {
@@ -98,9 +114,9 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 		if len(k) != 8 || binary.BigEndian.Uint64(k) != e.Seq {
 			r.problem("ledger entry %x has seq %d", k, e.Seq)
 		}
-		if userLedger.Get(userSeqKey(e.UserID, k)) == nil {
-			r.problem("ledger entry %d of %s is missing from the user index", e.Seq, e.UserID)
-		}
+		t := tallyOf(tally, e.UserID)
+		t.entries++
+		t.lastSeq = e.Seq
 		sums[e.UserID] += e.Amount
 		credits += e.Amount
 		if e.Balance != sums[e.UserID] {
@@ -138,7 +154,6 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 	// Jobs: each charged once, refunded at most once, and only when failed
 	// or canceled; active exactly when in the active index.
 	activeIdx := tx.Bucket(bucketActive)
-	userJobs := tx.Bucket(bucketUserJobs)
 	idem := tx.Bucket(bucketIdem)
 	activeOf := map[string]int{}
 	terminal := map[core.State]int{}
@@ -193,8 +208,10 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 		if j.State.Terminal() && !j.Refunded && j.Price > 0 && j.State != core.Delivered {
 			r.problem("job %s is %s, was charged %d and not refunded", j.ID, j.State, j.Price)
 		}
-		if userJobs.Get(userSeqKey(j.UserID, k)) == nil {
-			r.problem("job %s is missing from the history of %s", j.ID, j.UserID)
+		if len(k) == 8 {
+			t := tallyOf(tally, j.UserID)
+			t.jobs++
+			t.lastJob = binary.BigEndian.Uint64(k)
 		}
 		if j.Key != "" && !bytes.Equal(idem.Get([]byte(j.Key)), k) {
 			r.problem("job %s: its idempotency key %q does not point at it", j.ID, j.Key)
@@ -229,10 +246,15 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 		return err
 	}
 
-	// Accounts: balance = ledger sum, Active = active jobs.
+	// Accounts: balance = ledger sum, Active = active jobs, recent lists
+	// hold the user's newest entries and jobs.
+	ledger := tx.Bucket(bucketLedger)
 	err = tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
 		r.Users++
-		var a core.Account
+		if r.Users%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var a accountRecord
 		if err := json.Unmarshal(v, &a); err != nil {
 			r.problem("account %q: %v", k, err)
 			return nil
@@ -249,6 +271,12 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 		if a.Active != activeOf[a.UserID] {
 			r.problem("%s counts %d active jobs; there are %d", a.UserID, a.Active, activeOf[a.UserID])
 		}
+		t := tally[a.UserID]
+		if t == nil {
+			t = &recentTally{}
+		}
+		verifyRecent(r, a.UserID, "ledger entry", "ledger entries", a.Ledger, t.entries, t.lastSeq, ledger)
+		verifyRecent(r, a.UserID, "job", "jobs", a.Jobs, t.jobs, t.lastJob, jobs)
 		delete(sums, a.UserID)
 		delete(activeOf, a.UserID)
 		return nil
@@ -284,4 +312,39 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 		}
 	}
 	return nil
+}
+
+// verifyRecent checks one of a user's recent lists: ascending, at most
+// recentCap long, as long as the user's total of n allows (min(n,
+// recentCap)), ending with the user's newest record last, and every id
+// naming a record of b that belongs to the user.
+func verifyRecent(r *Report, user, what, whats string, list []uint64, n int, last uint64, b *bolt.Bucket) {
+	if len(list) > recentCap {
+		r.problem("%s lists %d recent %s; at most %d are kept", user, len(list), whats, recentCap)
+	}
+	if want := min(n, recentCap); len(list) != want {
+		r.problem("%s lists %d recent %s; want %d of %d", user, len(list), whats, want, n)
+	}
+	if len(list) > 0 && list[len(list)-1] != last {
+		r.problem("%s lists %s %d last; the newest is %d", user, what, list[len(list)-1], last)
+	}
+	for i, id := range list {
+		if i > 0 && id <= list[i-1] {
+			r.problem("%s lists recent %s out of order: %d after %d", user, whats, id, list[i-1])
+		}
+		data := b.Get(itob(id))
+		if data == nil {
+			r.problem("%s lists %s %d, which does not exist", user, what, id)
+			continue
+		}
+		var owner struct {
+			UserID string `json:"user_id"`
+		}
+		if err := json.Unmarshal(data, &owner); err != nil {
+			continue // reported by the pass over b
+		}
+		if owner.UserID != user {
+			r.problem("%s lists %s %d, which belongs to %q", user, what, id, owner.UserID)
+		}
+	}
 }

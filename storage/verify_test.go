@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,6 +61,16 @@ func TestVerifyFindsTampering(t *testing.T) {
 			return putJSON(tx.Bucket(bucketJobs), key, j)
 		}
 	}
+	editAccount := func(user string, fn func(*accountRecord)) func(*bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			a, _, err := getAccount(tx, user)
+			if err != nil {
+				return err
+			}
+			fn(&a)
+			return putAccount(tx, &a)
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		tamper func(jobs []*core.Job) func(*bolt.Tx) error
@@ -67,20 +78,43 @@ func TestVerifyFindsTampering(t *testing.T) {
 	}{
 		{"balance", func([]*core.Job) func(*bolt.Tx) error {
 			return func(tx *bolt.Tx) error {
-				var a core.Account
-				getJSON(tx.Bucket(bucketAccounts), []byte("a"), &a)
+				a, _, _ := getAccount(tx, "a")
 				a.Balance += 5
-				return putAccount(tx, a)
+				return putAccount(tx, &a)
 			}
 		}, "a has balance"},
 		{"active count", func([]*core.Job) func(*bolt.Tx) error {
 			return func(tx *bolt.Tx) error {
-				var a core.Account
-				getJSON(tx.Bucket(bucketAccounts), []byte("a"), &a)
+				a, _, _ := getAccount(tx, "a")
 				a.Active = 0
-				return putAccount(tx, a)
+				return putAccount(tx, &a)
 			}
 		}, "a counts 0 active jobs; there are 2"},
+		{"job missing from recent list", func([]*core.Job) func(*bolt.Tx) error {
+			return editAccount("a", func(a *accountRecord) { a.Jobs = a.Jobs[:len(a.Jobs)-1] })
+		}, "a lists 2 recent jobs; want 3 of 3"},
+		{"ledger entry missing from recent list", func([]*core.Job) func(*bolt.Tx) error {
+			return editAccount("b", func(a *accountRecord) { a.Ledger = a.Ledger[1:] })
+		}, "b lists 4 recent ledger entries; want 5 of 5"},
+		{"recent job of another user", func(jobs []*core.Job) func(*bolt.Tx) error {
+			return editAccount("a", func(a *accountRecord) {
+				id, _ := strconv.ParseUint(jobs[1].ID, 10, 64)
+				a.Jobs[0] = id
+			})
+		}, "which belongs to \"b\""},
+		{"recent job that does not exist", func([]*core.Job) func(*bolt.Tx) error {
+			return editAccount("a", func(a *accountRecord) { a.Jobs[len(a.Jobs)-1] = 999 })
+		}, "a lists job 999, which does not exist"},
+		{"recent list out of order", func([]*core.Job) func(*bolt.Tx) error {
+			return editAccount("a", func(a *accountRecord) { a.Ledger[0], a.Ledger[1] = a.Ledger[1], a.Ledger[0] })
+		}, "a lists recent ledger entries out of order"},
+		{"recent list over the cap", func([]*core.Job) func(*bolt.Tx) error {
+			return editAccount("a", func(a *accountRecord) {
+				for len(a.Jobs) <= recentCap {
+					a.Jobs = append([]uint64{a.Jobs[0]}, a.Jobs...)
+				}
+			})
+		}, "a lists 101 recent jobs; at most 100 are kept"},
 		{"failed without refund", func(jobs []*core.Job) func(*bolt.Tx) error {
 			return editJob(jobs[4].ID, func(j *core.Job) { j.State = core.Failed })
 		}, "was charged 100 and not refunded"},

@@ -3,48 +3,105 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
+	"sorabot/bots/console"
 	"sorabot/storage"
 )
 
 const usage = `usage: sorabot [command]
 
 commands:
-  serve            start every configured chat platform (the default)
+  serve            start every configured chat platform (the default); with no
+                   chat token, the console with the demo provider
+  console          chat with the bot in this terminal (any provider)
+  generate --prompt TEXT [--image FILE]... [--model M] [-o FILE]
+                   make one video and exit
   ledger verify    check that every balance equals the sum of its ledger
+
+Configuration comes from the environment; see README.md.
 `
+
+const levelWarn = slog.LevelWarn
 
 // Run runs the command named by m.Args.
 func (m *Main) Run(ctx context.Context) error {
 	cmd := "serve"
+	var args []string
 	if len(m.Args) > 0 {
-		cmd = m.Args[0]
+		cmd, args = m.Args[0], m.Args[1:]
 	}
 	switch cmd {
+	case "serve":
+		return m.serve(ctx)
+	case "console":
+		return m.console(ctx, false)
+	case "generate":
+		return m.generate(ctx, args)
 	case "ledger":
-		if len(m.Args) < 2 || m.Args[1] != "verify" {
+		if len(args) != 1 || args[0] != "verify" {
 			return fmt.Errorf("usage: sorabot ledger verify")
 		}
 		return m.ledgerVerify(ctx)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
-	case "serve":
-		return fmt.Errorf("serve: not wired yet")
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
 }
 
 func (m *Main) getenv(name string) string {
-	for _, kv := range m.Env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+	for i := len(m.Env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(m.Env[i], "="); ok && k == name {
 			return v
 		}
 	}
 	return ""
+}
+
+// serve starts every configured platform, or the console when none is.
+func (m *Main) serve(ctx context.Context) error {
+	cfg, err := LoadConfig(m.getenv, nil)
+	if err != nil {
+		return err
+	}
+	if cfg.TelegramToken == "" && cfg.DiscordToken == "" {
+		return m.console(ctx, true)
+	}
+	return fmt.Errorf("TELEGRAM_TOKEN / DISCORD_TOKEN: this build has no Telegram or Discord frontend yet; unset them to use the console")
+}
+
+// console runs the terminal chat until stdin ends or a signal comes.
+func (m *Main) console(ctx context.Context, fromServe bool) error {
+	cfg, err := LoadConfig(m.getenv, nil)
+	if err != nil {
+		return err
+	}
+	if fromServe {
+		if cfg.Provider == ProviderDemo {
+			fmt.Fprintln(m.Stdout, "No TELEGRAM_TOKEN or DISCORD_TOKEN is set: starting the console with the built-in demo provider (sample videos, no real generation).")
+		} else {
+			fmt.Fprintln(m.Stdout, "No TELEGRAM_TOKEN or DISCORD_TOKEN is set: starting the console.")
+		}
+	}
+	// Logs go to stderr at warning level so they do not drown the chat.
+	a, err := newApp(cfg, newLogger(m.Stderr, cfg.LogLevel, levelWarn))
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	c := console.New(a.svc, console.Options{
+		In: m.Stdin, Out: m.Stdout, User: consoleUser(m.getenv), OutDir: cfg.OutDir,
+		Provider: cfg.Provider,
+	})
+	a.svc.SetFrontend(console.Platform, c)
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	return c.Run(ctx)
 }
 
 func (m *Main) ledgerVerify(ctx context.Context) error {
@@ -64,9 +121,9 @@ func (m *Main) ledgerVerify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := db.Verify(ctx); err != nil {
-		return err
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("ledger verify failed: %d problem(s):\n  %s", len(r.Problems), strings.Join(r.Problems, "\n  "))
 	}
-	fmt.Fprintf(m.Stdout, "ledger ok: %+v\n", r)
+	fmt.Fprintf(m.Stdout, "ledger ok: %d users, %d ledger entries, %d jobs (%d active)\n", r.Users, r.LedgerEntries, r.Jobs, r.ActiveJobs)
 	return nil
 }

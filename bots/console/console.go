@@ -1,0 +1,340 @@
+// Package console is the terminal frontend: a chat on stdin/stdout that
+// speaks the Telegram command language, writing finished videos to a folder.
+package console
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"sorabot/bots/chat"
+	"sorabot/core"
+)
+
+// Platform is the console's Origin.Platform and user id prefix.
+const Platform = "console"
+
+// Options configure a Console.
+type Options struct {
+	In  io.Reader
+	Out io.Writer
+	// User is the console user's name; its id is "console:<User>".
+	User string
+	// OutDir receives finished videos as <job>.mp4 (default "out").
+	OutDir string
+	// Provider is shown in /start ("demo", "sorapro", ...).
+	Provider string
+	// Interval is the least time between two progress lines of a job (2 s).
+	Interval time.Duration
+}
+
+// Console is a core.Frontend and the loop that reads commands.
+type Console struct {
+	svc      *core.Service
+	opt      Options
+	user     string
+	throttle *chat.Throttle
+
+	mu      sync.Mutex
+	pending map[string]bool // jobs this console waits for
+	changed chan struct{}
+}
+
+var _ core.Frontend = (*Console)(nil)
+
+// New returns a console for svc; register it with
+// svc.SetFrontend(Platform, c) before svc.Start.
+func New(svc *core.Service, opt Options) *Console {
+	if opt.OutDir == "" {
+		opt.OutDir = "out"
+	}
+	if opt.User == "" {
+		opt.User = "local"
+	}
+	if opt.Interval <= 0 {
+		opt.Interval = 2 * time.Second
+	}
+	return &Console{svc: svc, opt: opt, user: Platform + ":" + opt.User,
+		throttle: chat.NewThrottle(opt.Interval), pending: map[string]bool{}, changed: make(chan struct{}, 1)}
+}
+
+func (c *Console) say(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.opt.Out, format, args...)
+	if !strings.HasSuffix(format, "\n") {
+		fmt.Fprintln(c.opt.Out)
+	}
+}
+
+func (c *Console) interactive() bool {
+	f, ok := c.opt.In.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Run reads commands until the input ends (then waits for this console's
+// unfinished jobs) or ctx is canceled (jobs then resume at the next start).
+func (c *Console) Run(ctx context.Context) error {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(c.opt.In)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	prompt := c.interactive()
+	c.say("Type /help for commands, /video <prompt> to make a video. Videos go to %s/.", c.opt.OutDir)
+	for {
+		if prompt {
+			c.mu.Lock()
+			fmt.Fprint(c.opt.Out, "> ")
+			c.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			c.say("Bye. Unfinished jobs resume at the next start.")
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				return c.drain(ctx)
+			}
+			c.handle(ctx, line)
+		}
+	}
+}
+
+// drain waits until the console user has no unfinished job (this session's
+// or ones recovered from an earlier run).
+func (c *Console) drain(ctx context.Context) error {
+	said := -1
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		a, _, err := c.svc.Balance(ctx, c.user, 0)
+		if err != nil {
+			return err
+		}
+		if a.Active == 0 {
+			return nil
+		}
+		if a.Active != said {
+			c.say("Waiting for %d job(s) to finish… (Ctrl-C to quit; unfinished jobs resume at the next start)", a.Active)
+			said = a.Active
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.changed:
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Console) setPending(id string, on bool) {
+	c.mu.Lock()
+	if on {
+		c.pending[id] = true
+	} else {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+}
+
+// imageFlag takes the console-only --image=PATH words out of a command.
+func imageFlags(line string) (string, []string) {
+	var paths, keep []string
+	for _, w := range strings.Split(line, " ") {
+		if p, ok := strings.CutPrefix(w, "--image="); ok && p != "" {
+			paths = append(paths, p)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	return strings.Join(keep, " "), paths
+}
+
+func (c *Console) handle(ctx context.Context, line string) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return
+	}
+	line, paths := imageFlags(line)
+	cmd, err := chat.Parse(line)
+	if err != nil {
+		c.say("%s", chat.ErrorText(err))
+		return
+	}
+	cat, protocol := c.svc.Catalog(), c.svc.Protocol()
+	switch cmd.Name {
+	case "":
+		c.say("%s", chat.PlainText())
+	case chat.CmdVideo, chat.CmdStoryboard:
+		req := cmd.Request
+		for _, p := range paths {
+			b, err := readImage(p)
+			if err != nil {
+				c.say("%s", chat.ErrorText(err))
+				return
+			}
+			req.Images = append(req.Images, core.Image{Data: b})
+		}
+		acc, err := c.svc.Accept(ctx, core.Submission{UserID: c.user,
+			Origin: core.Origin{Platform: Platform, ChatID: c.user}, Request: req})
+		if err != nil {
+			c.say("%s", chat.ErrorText(err))
+			return
+		}
+		if !acc.Job.State.Terminal() {
+			c.setPending(acc.Job.ID, true)
+		}
+		c.say("%s", chat.Accepted(acc))
+	case chat.CmdBalance:
+		a, l, err := c.svc.Balance(ctx, c.user, 5)
+		c.reply(chat.Balance(a, l), err)
+	case chat.CmdHistory:
+		jobs, err := c.svc.History(ctx, c.user, 10)
+		c.reply(chat.History(jobs), err)
+	case chat.CmdJob:
+		j, err := c.svc.Job(ctx, c.user, cmd.JobID)
+		if err != nil {
+			c.reply("", err)
+			return
+		}
+		c.say("%s", chat.JobInfo(j))
+		if j.State == core.Delivered && j.VideoPath != "" {
+			if dst, err := c.save(j, j.VideoPath); err == nil {
+				c.say("🎞 %s", dst)
+			}
+		}
+	case chat.CmdCancel:
+		j, err := c.svc.Cancel(ctx, c.user, cmd.JobID)
+		if err == nil {
+			c.setPending(j.ID, false)
+			c.say("%s", chat.Canceled(j))
+			return
+		}
+		c.reply("", err)
+	case chat.CmdModels:
+		c.say("%s", chat.Models(cat, protocol))
+	case chat.CmdHelp:
+		c.say("%s", chat.Help(cat, protocol))
+	case chat.CmdStart:
+		a, _, err := c.svc.Balance(ctx, c.user, 0)
+		c.reply(chat.Start(cat, protocol, a.Balance), err)
+	case chat.CmdGrant:
+		if cmd.Target == "" {
+			c.say("%s", chat.NoTarget())
+			return
+		}
+		a, err := c.svc.Grant(ctx, c.user, cmd.Target, cmd.Amount, cmd.Set)
+		c.reply(chat.Granted(a), err)
+	case chat.CmdStats:
+		s, err := c.svc.Stats(ctx, c.user)
+		c.reply(chat.Stats(s), err)
+	default:
+		c.say("%s", chat.UnknownCommand(cmd.Name))
+	}
+}
+
+func (c *Console) reply(text string, err error) {
+	if err != nil {
+		c.say("%s", chat.ErrorText(err))
+		return
+	}
+	c.say("%s", text)
+}
+
+func readImage(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, core.Errorf(core.EINVALID, "Cannot read image %s.", path)
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, core.MaxImageBytes+1))
+}
+
+// Notify prints a progress line (at most one per Interval per job) and
+// every final state.
+func (c *Console) Notify(ctx context.Context, ev core.Event) {
+	if ev.Job.UserID != c.user {
+		return
+	}
+	switch ev.Type {
+	case core.EventDelivered:
+		c.say("✅ Job #%s done: %s", ev.Job.ID, filepath.Join(c.opt.OutDir, ev.Job.ID+".mp4"))
+		c.setPending(ev.Job.ID, false)
+		return
+	case core.EventFailed, core.EventCanceled:
+		c.say("%s", chat.Status(ev))
+		c.setPending(ev.Job.ID, false)
+		return
+	}
+	c.mu.Lock()
+	c.pending[ev.Job.ID] = true
+	c.mu.Unlock()
+	if text, ok := c.throttle.Update(c.user, ev, time.Now()); ok {
+		c.say("%s", text)
+	}
+}
+
+// MaxUpload: a terminal takes any size.
+func (c *Console) MaxUpload(*core.Job) int64 { return 1 << 62 }
+
+// Deliver writes the video to OutDir/<job>.mp4, or prints the link.
+func (c *Console) Deliver(ctx context.Context, j *core.Job, v core.Video) (string, error) {
+	if v.Path == "" {
+		c.say("🔗 Job #%s is too big to keep here: %s", j.ID, v.URL)
+		return "link", nil
+	}
+	if _, err := c.save(j, v.Path); err != nil {
+		return "", core.Temporary(err)
+	}
+	return "file", nil
+}
+
+// save copies a video to OutDir/<job>.mp4 through a rename, so a crash never
+// leaves half a file under the final name.
+func (c *Console) save(j *core.Job, src string) (string, error) {
+	dst := filepath.Join(c.opt.OutDir, j.ID+".mp4")
+	if err := os.MkdirAll(c.opt.OutDir, 0o755); err != nil {
+		return "", err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(c.opt.OutDir, ".part-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	return dst, os.Rename(tmp.Name(), dst)
+}

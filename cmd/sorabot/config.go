@@ -1,0 +1,241 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"sorabot/core"
+)
+
+// Config is the whole configuration, read from the environment (PRODUCT.md §1).
+type Config struct {
+	DB           string
+	HTTPAddr     string
+	PublicURL    string
+	Admins       []string
+	StartCredits int
+	CatalogPath  string
+	Catalog      *core.Catalog
+
+	Provider    string // sorapro | videocreate | demo
+	ProviderURL string
+	ProviderKey core.Secret
+	MaxInflight int
+
+	TelegramToken  core.Secret
+	TelegramAPIURL string
+
+	DiscordToken     core.Secret
+	DiscordAPIURL    string
+	DiscordGuildID   string
+	DiscordPublicKey core.Secret
+	DiscordAppID     string
+
+	OutDir        string
+	UserMaxActive int
+	UserRate      int // requests per minute
+
+	// Tuning, mostly for demos and tests.
+	PollFirst    time.Duration
+	PollInterval time.Duration
+	DemoDuration time.Duration
+	LogLevel     string
+}
+
+// Providers.
+const (
+	ProviderSoraPro     = core.ProtocolSoraPro
+	ProviderVideoCreate = core.ProtocolVideoCreate
+	ProviderDemo        = "demo"
+)
+
+// env reads variables, with NAME_FILE twins for secrets.
+type env struct {
+	get      func(string) string
+	readFile func(string) ([]byte, error)
+	errs     []string
+}
+
+func (e *env) fail(name, format string, args ...any) {
+	e.errs = append(e.errs, name+": "+fmt.Sprintf(format, args...))
+}
+
+func (e *env) str(name, def string) string {
+	if v := strings.TrimSpace(e.get(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads NAME or the file named by NAME_FILE (not both).
+func (e *env) secret(name string) core.Secret {
+	v, file := strings.TrimSpace(e.get(name)), strings.TrimSpace(e.get(name+"_FILE"))
+	switch {
+	case v != "" && file != "":
+		e.fail(name, "set either %s or %s_FILE, not both", name, name)
+		return ""
+	case file != "":
+		b, err := e.readFile(file)
+		if err != nil {
+			e.fail(name+"_FILE", "cannot read %s: %v", file, err)
+			return ""
+		}
+		v = strings.TrimSpace(string(b))
+		if v == "" {
+			e.fail(name+"_FILE", "%s is empty", file)
+		}
+	}
+	return core.Secret(v)
+}
+
+func (e *env) int(name string, def, min int) int {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		e.fail(name, "%q is not a whole number >= %d", v, min)
+		return def
+	}
+	return n
+}
+
+func (e *env) duration(name string, def time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.fail(name, "%q is not a positive duration such as 5s or 1m", v)
+		return def
+	}
+	return d
+}
+
+func (e *env) url(name, def string) string {
+	v := e.str(name, def)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		e.fail(name, "%q is not an http(s) URL", v)
+		return ""
+	}
+	return strings.TrimRight(v, "/")
+}
+
+// LoadConfig reads the configuration; every invalid value is reported with
+// the variable's name, all at once.
+func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
+	if readFile == nil {
+		readFile = os.ReadFile
+	}
+	e := &env{get: getenv, readFile: readFile}
+	c := Config{
+		DB:             e.str("SORABOT_DB", "data/sorabot.db"),
+		HTTPAddr:       e.str("SORABOT_HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:      e.url("SORABOT_PUBLIC_URL", ""),
+		StartCredits:   e.int("SORABOT_START_CREDITS", 500, 0),
+		CatalogPath:    e.str("SORABOT_CATALOG", ""),
+		Provider:       strings.ToLower(e.str("PROVIDER", "")),
+		ProviderKey:    e.secret("PROVIDER_API_KEY"),
+		MaxInflight:    e.int("PROVIDER_MAX_INFLIGHT", 20, 1),
+		TelegramToken:  e.secret("TELEGRAM_TOKEN"),
+		TelegramAPIURL: e.url("TELEGRAM_API_URL", "https://api.telegram.org"),
+		DiscordToken:   e.secret("DISCORD_TOKEN"),
+		DiscordAPIURL:  e.url("DISCORD_API_URL", "https://discord.com"),
+		DiscordGuildID: e.str("DISCORD_GUILD_ID", ""),
+		DiscordAppID:   e.str("DISCORD_APP_ID", ""),
+		OutDir:         e.str("SORABOT_OUT_DIR", "out"),
+		UserMaxActive:  e.int("SORABOT_USER_MAX_ACTIVE", 2, 1),
+		UserRate:       e.int("SORABOT_USER_RATE", 20, 1),
+		PollFirst:      e.duration("SORABOT_POLL_FIRST", 0),
+		PollInterval:   e.duration("SORABOT_POLL_INTERVAL", 0),
+		DemoDuration:   e.duration("SORABOT_DEMO_DURATION", 6*time.Second),
+		LogLevel:       strings.ToLower(e.str("SORABOT_LOG_LEVEL", "")),
+	}
+	c.DiscordPublicKey = e.secret("DISCORD_PUBLIC_KEY")
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		e.fail("SORABOT_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
+	}
+	for _, a := range strings.Split(e.str("SORABOT_ADMINS", ""), ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		platform, id, ok := strings.Cut(a, ":")
+		if !ok || id == "" || (platform != "telegram" && platform != "discord" && platform != "console") {
+			e.fail("SORABOT_ADMINS", "%q is not platform:id (telegram:123, discord:456 or console:name)", a)
+			continue
+		}
+		c.Admins = append(c.Admins, a)
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		e.fail("SORABOT_LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	chat := c.TelegramToken != "" || c.DiscordToken != ""
+	switch c.Provider {
+	case "":
+		if chat {
+			e.fail("PROVIDER", "must be set (sorapro or videocreate) when TELEGRAM_TOKEN or DISCORD_TOKEN is set: a production bot never serves demo videos")
+		} else {
+			c.Provider = ProviderDemo
+		}
+	case ProviderDemo:
+	case ProviderSoraPro:
+		c.ProviderURL = e.url("PROVIDER_URL", "https://freesoragenerator.com")
+	case ProviderVideoCreate:
+		c.ProviderURL = e.url("PROVIDER_URL", "")
+		if c.ProviderURL == "" && e.str("PROVIDER_URL", "") == "" {
+			e.fail("PROVIDER_URL", "is required for PROVIDER=videocreate")
+		}
+	default:
+		e.fail("PROVIDER", "%q is not sorapro, videocreate or demo", c.Provider)
+	}
+	if c.Provider != ProviderDemo && c.Provider != "" && c.ProviderKey == "" && !strings.Contains(strings.Join(e.errs, "\n"), "PROVIDER_API_KEY") {
+		e.fail("PROVIDER_API_KEY", "is required for PROVIDER=%s (or PROVIDER_API_KEY_FILE)", c.Provider)
+	}
+	if (c.DiscordPublicKey != "") != (c.DiscordAppID != "") {
+		e.fail("DISCORD_PUBLIC_KEY", "DISCORD_PUBLIC_KEY and DISCORD_APP_ID go together (HTTP interactions)")
+	}
+	if c.DiscordPublicKey != "" && c.PublicURL == "" {
+		e.fail("DISCORD_PUBLIC_KEY", "HTTP interactions need SORABOT_PUBLIC_URL")
+	}
+	c.Catalog = core.DefaultCatalog()
+	if c.CatalogPath != "" {
+		f, err := os.Open(c.CatalogPath)
+		if err != nil {
+			e.fail("SORABOT_CATALOG", "%v", err)
+		} else {
+			cat, err := core.LoadCatalog(f, c.Catalog)
+			f.Close()
+			if err != nil {
+				e.fail("SORABOT_CATALOG", "%v", err)
+			} else {
+				c.Catalog = cat
+			}
+		}
+	}
+	if len(e.errs) > 0 {
+		return c, fmt.Errorf("invalid configuration:\n  %s", strings.Join(e.errs, "\n  "))
+	}
+	return c, nil
+}
+
+// protocol is the wire protocol the configured provider speaks.
+func (c Config) protocol() string {
+	if c.Provider == ProviderDemo {
+		return core.ProtocolSoraPro
+	}
+	return c.Provider
+}

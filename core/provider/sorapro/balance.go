@@ -1,0 +1,57 @@
+package sorapro
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"sorabot/core"
+)
+
+// Balance returns the credit left on the operator's provider account
+// (data.left_credits). Transient failures are Temporary.
+func (c *Client) Balance(ctx context.Context) (float64, error) {
+	status, reply, err := c.post(ctx, balancePath, struct{}{})
+	if err != nil {
+		return 0, core.Temporary(fmt.Errorf("sorapro: balance: %w: %w", core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err))
+	}
+	b, err := parseBalance(status, reply)
+	if err != nil {
+		c.warnOperator("balance", err)
+		return 0, fmt.Errorf("sorapro: balance: %w", err)
+	}
+	return b, nil
+}
+
+// parseBalance reads a get-user-credits reply.
+func parseBalance(status int, body []byte) (float64, error) {
+	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable)
+	var env envelope
+	jsonErr := json.Unmarshal(body, &env)
+	switch {
+	case transient(status):
+		return 0, core.Temporary(fail(status, string(body), unavailable, false))
+	case status == 401 || status == 402 || status == 403:
+		return 0, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+	case status < 200 || status > 299:
+		return 0, fail(status, string(body), unavailable, false)
+	case jsonErr != nil:
+		return 0, core.Temporary(fail(status, "unreadable reply: "+string(body), unavailable, false))
+	case !env.ok():
+		ce, op := classify(env.text(), msgUnreachable, true)
+		return 0, fail(status, fmt.Sprintf("code %s: %s", looseStr(env.Code), env.text()), ce, op)
+	}
+	var d struct {
+		LeftCredits json.RawMessage `json:"left_credits"`
+		Credits     json.RawMessage `json:"credits"`
+		Balance     json.RawMessage `json:"balance"`
+	}
+	if json.Unmarshal(env.Data, &d) == nil {
+		for _, raw := range []json.RawMessage{d.LeftCredits, d.Credits, d.Balance} {
+			if n, ok := looseNum(raw); ok {
+				return n, nil
+			}
+		}
+	}
+	return 0, fail(status, "no left_credits in reply: "+string(body), unavailable, false)
+}

@@ -1,0 +1,104 @@
+package sorapro
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"sorabot/core"
+)
+
+// Status asks how a task is doing. Timeouts, 5xx, 429, unreadable replies
+// and HTTP 200 with a non-zero code are Temporary; a task the provider
+// failed is a TaskStatus with State TaskFailed and a user-safe Err.
+func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
+	status, reply, err := c.post(ctx, statusPath, map[string]string{"taskId": taskID})
+	if err != nil {
+		return unknown, core.Temporary(fmt.Errorf("sorapro: status %s: %w: %w", taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err))
+	}
+	st, err := parseStatus(status, reply, c.log)
+	if err != nil {
+		c.warnOperator("status", err)
+		return unknown, fmt.Errorf("sorapro: status %s: %w", taskID, err)
+	}
+	return st, nil
+}
+
+var unknown = core.TaskStatus{State: core.TaskPending, Progress: -1}
+
+// statusWords maps the status words seen in the wild to states.
+var statusWords = map[string]core.TaskState{
+	"pending": core.TaskPending, "queued": core.TaskPending, "waiting": core.TaskPending,
+	"submitted": core.TaskPending, "created": core.TaskPending, "not_start": core.TaskPending,
+	"running": core.TaskRunning, "processing": core.TaskRunning, "in_progress": core.TaskRunning, "generating": core.TaskRunning,
+	"succeeded": core.TaskDone, "success": core.TaskDone, "completed": core.TaskDone, "done": core.TaskDone,
+	"failed": core.TaskFailed, "failure": core.TaskFailed, "error": core.TaskFailed,
+	"cancelled": core.TaskFailed, "canceled": core.TaskFailed,
+}
+
+// parseStatus reads a check-result reply. It never panics on any input.
+func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, error) {
+	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable)
+	var env envelope
+	jsonErr := json.Unmarshal(body, &env)
+	switch {
+	case transient(status):
+		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
+	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden:
+		return unknown, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+	case status < 200 || status > 299:
+		return unknown, fail(status, string(body), unavailable, false)
+	case jsonErr != nil:
+		return unknown, core.Temporary(fail(status, "unreadable reply: "+string(body), unavailable, false))
+	case !env.ok():
+		return unknown, core.Temporary(fail(status, fmt.Sprintf("code %s: %s", looseStr(env.Code), env.text()), unavailable, false))
+	}
+	var d struct {
+		Status        json.RawMessage `json:"status"`
+		Progress      json.RawMessage `json:"progress"`
+		ResultURL     json.RawMessage `json:"result_url"`
+		ResultURLs    json.RawMessage `json:"result_urls"`
+		FailureReason json.RawMessage `json:"failure_reason"`
+		ErrorMessage  json.RawMessage `json:"error_message"`
+	}
+	if absent(env.Data) || json.Unmarshal(env.Data, &d) != nil {
+		return unknown, core.Temporary(fail(status, "no data in reply: "+string(body), unavailable, false))
+	}
+	st := core.TaskStatus{Progress: -1}
+	word := strings.ToLower(strings.TrimSpace(looseStr(d.Status)))
+	state, known := statusWords[word]
+	if !known {
+		log.Warn("sorapro: unexpected task status; treating it as running", "status", clip(word))
+		state = core.TaskRunning
+	}
+	st.State = state
+	if p, ok := looseNum(d.Progress); ok {
+		st.Progress = min(max(p, 0), 100)
+	}
+	switch state {
+	case core.TaskDone:
+		st.Progress = 100
+		st.VideoURL = cleanURL(looseStr(d.ResultURL))
+		if st.VideoURL == "" {
+			var urls []json.RawMessage
+			if json.Unmarshal(d.ResultURLs, &urls) == nil {
+				for _, u := range urls {
+					if st.VideoURL = cleanURL(looseStr(u)); st.VideoURL != "" {
+						break
+					}
+				}
+			}
+		}
+	case core.TaskFailed:
+		reason := strings.TrimSpace(looseText(d.FailureReason))
+		if reason == "" {
+			reason = strings.TrimSpace(looseText(d.ErrorMessage))
+		}
+		st.Err, _ = classify(reason, msgFailed, false)
+		log.Info("sorapro: task failed", "reason", clip(reason), "code", st.Err.Code)
+	}
+	return st, nil
+}

@@ -1,0 +1,182 @@
+package videocreate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"sorabot/core"
+)
+
+// mediaTTL is how long a published image stays fetchable: the gateway
+// fetches it when the task starts, which may be after a wait in its queue.
+const mediaTTL = time.Hour
+
+// createBody is the create call's JSON: every field is required by the
+// seed, so none is omitted. Field order follows the seed.
+type createBody struct {
+	Images      []string `json:"images"`
+	Model       string   `json:"model"`
+	Orientation string   `json:"orientation"`
+	Prompt      string   `json:"prompt"`
+	Size        string   `json:"size"`
+	Duration    int      `json:"duration"`
+	Watermark   bool     `json:"watermark"`
+	Private     bool     `json:"private"`
+}
+
+// usableURL returns u when it may be handed to the gateway: a public
+// http(s) link that is not a Telegram file URL (those carry the bot token).
+func usableURL(u string) string {
+	u = strings.TrimSpace(u)
+	if strings.Contains(u, "/file/bot") || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+		return ""
+	}
+	return u
+}
+
+// CheckRequest refuses requests whose images the gateway could not fetch:
+// an image without a public URL while no MediaHost is configured.
+func (c *Client) CheckRequest(m *core.Model, r *core.Request) error {
+	if c.media != nil {
+		return nil
+	}
+	for _, img := range r.Images {
+		if usableURL(img.URL) == "" {
+			return core.Errorf(core.EINVALID, "%s", msgNoPublicURL)
+		}
+	}
+	return nil
+}
+
+// newCreateBody builds the create body; images are the public URLs.
+func newCreateBody(m *core.Model, r *core.Request, images []string) createBody {
+	b := createBody{
+		Images:      images,
+		Model:       m.ID,
+		Orientation: r.Orientation,
+		Prompt:      r.Prompt,
+		Size:        r.Quality,
+		Duration:    r.Duration,
+		// The seed: watermark true means "prefer no watermark, fall back to a
+		// watermarked video if removing it fails"; false forces removal and
+		// may keep a job pending for hours. Both r.Watermark values (the user
+		// accepts a watermark, or prefers none) are served by true; false is
+		// reserved for a future strict option.
+		Watermark: true,
+		Private:   r.Private && m.PrivateOption,
+	}
+	if b.Images == nil {
+		b.Images = []string{}
+	}
+	if b.Orientation == "" {
+		b.Orientation = core.Landscape
+	}
+	if b.Size == "" {
+		b.Size = m.DefaultQuality()
+	}
+	if b.Size == "" {
+		b.Size = "small"
+	}
+	if b.Duration == 0 {
+		b.Duration = m.DefaultDuration
+	}
+	return b
+}
+
+// imageURLs returns a public URL for every image, publishing through the
+// MediaHost those that have none.
+func (c *Client) imageURLs(ctx context.Context, r *core.Request) ([]string, error) {
+	urls := make([]string, 0, len(r.Images))
+	for i, img := range r.Images {
+		if u := usableURL(img.URL); u != "" {
+			urls = append(urls, u)
+			continue
+		}
+		if c.media == nil || len(img.Data) == 0 {
+			return nil, core.Errorf(core.EINVALID, "%s", msgNoPublicURL)
+		}
+		mime := img.MIME
+		if mime == "" {
+			mime = http.DetectContentType(img.Data)
+		}
+		u, err := c.media.Publish(ctx, img.Data, mime, mediaTTL)
+		if err != nil {
+			// Nothing was sent to the gateway yet: safe to retry.
+			return nil, core.Temporary(fmt.Errorf("videocreate: publish image %d: %w: %w", i+1,
+				core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), err))
+		}
+		if usableURL(u) == "" {
+			return nil, fmt.Errorf("videocreate: the media host gave an unusable URL for image %d: %w",
+				i+1, core.Errorf(core.EINVALID, "%s", msgNoPublicURL))
+		}
+		urls = append(urls, u)
+	}
+	return urls, nil
+}
+
+// Submit creates a task. Errors are *core.Error underneath: EINVALID for
+// content policy and unpassable images, EUNAVAILABLE otherwise; Temporary
+// only when the gateway certainly did not take the task (no connection,
+// 5xx or 429 answered).
+func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (string, error) {
+	images, err := c.imageURLs(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	status, reply, err := c.do(ctx, http.MethodPost, createPath, newCreateBody(m, r, images))
+	if err != nil && status == 0 {
+		ce := core.Errorf(core.EUNAVAILABLE, "%s", msgBusy)
+		if notSent(err) {
+			return "", core.Temporary(fmt.Errorf("videocreate: create: %w: %w", ce, err))
+		}
+		// The request may have reached the gateway: never resend it.
+		return "", fmt.Errorf("videocreate: create, outcome unknown: %w: %w", ce, err)
+	}
+	if err != nil && !retryStatus(status) {
+		return "", fmt.Errorf("videocreate: create: %w: %w", core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), err)
+	}
+	id, err := parseCreate(status, reply)
+	if err != nil {
+		c.warnOperator("create", err)
+		return "", err
+	}
+	return id, nil
+}
+
+// parseCreate reads a create reply.
+func parseCreate(status int, body []byte) (string, error) {
+	if status < 200 || status > 299 {
+		pe := classifyCall(status, readAPIError(body), body)
+		if pe.err.Code == core.EUNAVAILABLE && !pe.operator && pe.err.Message != msgModel && retryStatus(status) {
+			pe.err = core.Errorf(core.EUNAVAILABLE, "%s", msgBusy)
+			return "", core.Temporary(pe)
+		}
+		return "", pe
+	}
+	var r struct {
+		ID     json.RawMessage `json:"id"`
+		TaskID json.RawMessage `json:"task_id"`
+		Status json.RawMessage `json:"status"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &r) != nil {
+		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
+	}
+	word := strings.ToLower(strings.TrimSpace(looseStr(r.Status)))
+	id := strings.TrimSpace(looseStr(r.ID))
+	if id == "" {
+		id = strings.TrimSpace(looseStr(r.TaskID))
+	}
+	if state, known := statusWords[word]; known && state == core.TaskFailed || id == "" {
+		pe := classifyCall(status, readAPIError(body), body)
+		if pe.err.Code == core.EUNAVAILABLE && !pe.operator && pe.err.Message != msgModel {
+			pe.err = core.Errorf(core.EUNAVAILABLE, "%s", msgCreate)
+		}
+		return "", pe
+	}
+	return id, nil
+}

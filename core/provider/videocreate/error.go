@@ -1,0 +1,173 @@
+package videocreate
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"sorabot/core"
+)
+
+// User-safe messages (the core shows them as they are).
+const (
+	msgPolicy      = "The video service refused this prompt or image under its content policy. Please rephrase the prompt or use another image; your credits were refunded."
+	msgModel       = "This model is unavailable right now; your credits were refunded. Please try another model."
+	msgBusy        = "The video service is busy right now; your credits were refunded. Please try again later."
+	msgCreate      = "The video service could not take this request; your credits were refunded."
+	msgFailed      = "The video service could not make this video; your credits were refunded."
+	msgUnreachable = "The video service is not answering right now."
+	msgNoPublicURL = "This bot cannot pass uploaded images to its video service yet: the operator must set SORABOT_PUBLIC_URL."
+)
+
+// providerError is a failure the gateway reported: err is what the user
+// may see, detail the gateway's own words for the logs.
+type providerError struct {
+	err      *core.Error
+	status   int // HTTP status
+	detail   string
+	operator bool // the operator must act (key, account quota)
+}
+
+func (e *providerError) Error() string {
+	return fmt.Sprintf("videocreate: %s (HTTP %d: %s)", e.err.Code, e.status, e.detail)
+}
+
+func (e *providerError) Unwrap() error { return e.err }
+
+func fail(status int, detail string, ce *core.Error, operator bool) *providerError {
+	return &providerError{err: ce, status: status, detail: clip(detail), operator: operator}
+}
+
+// apiError is the gateway's error, read from the OpenAI/new-api envelope
+// {"error":{"message","type","code"}} or from a flatter shape.
+type apiError struct {
+	Message string
+	Code    string
+}
+
+func readAPIError(body []byte) apiError {
+	var env struct {
+		Error   json.RawMessage `json:"error"`
+		Message json.RawMessage `json:"message"`
+		Msg     json.RawMessage `json:"msg"`
+		Code    json.RawMessage `json:"code"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return apiError{}
+	}
+	var e apiError
+	var inner struct {
+		Message json.RawMessage `json:"message"`
+		Code    json.RawMessage `json:"code"`
+		Type    json.RawMessage `json:"type"`
+	}
+	if s := looseStr(env.Error); s != "" {
+		e.Message = s
+	} else if !absent(env.Error) && json.Unmarshal(env.Error, &inner) == nil {
+		e.Message, e.Code = looseText(inner.Message), looseStr(inner.Code)
+		if e.Code == "" {
+			e.Code = looseStr(inner.Type)
+		}
+	}
+	if e.Message == "" {
+		e.Message = looseText(env.Message)
+	}
+	if e.Message == "" {
+		e.Message = looseText(env.Msg)
+	}
+	if e.Code == "" {
+		e.Code = looseStr(env.Code)
+	}
+	return e
+}
+
+func (e apiError) String() string {
+	if e.Code == "" {
+		return e.Message
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Kinds of failure the gateway's words can name.
+const (
+	kindOther = iota
+	kindPolicy
+	kindModel
+	kindAccount
+)
+
+// kind reads what a failure is about from the gateway's code and message.
+func kind(e apiError) int {
+	code, m := strings.ToLower(e.Code), strings.ToLower(e.Message)
+	switch {
+	case hasAny(code, "sensitive", "content_policy", "moderation", "safety"),
+		hasAny(m, "content polic", "moderation", "moderated", "violat", "inappropriate", "nsfw",
+			"sensitive", "prohibited", "unsafe", "safety", "flagged"):
+		return kindPolicy
+	case hasAny(code, "model_not_found", "model_not_supported", "model_disabled"),
+		hasAny(m, "paused", "suspended", "maintenance", "deprecated", "retired", "no available channel"),
+		strings.Contains(m, "model") && hasAny(m, "unknown", "not support", "unsupported", "not found",
+			"not exist", "invalid", "unavailable", "not available", "disabled"):
+		return kindModel
+	case hasAny(code, "quota", "insufficient", "invalid_api_key", "invalid_token", "unauthorized", "balance"),
+		hasAny(m, "insufficient", "quota", "balance", "credit", "top up", "recharge", "payment",
+			"api key", "invalid token", "unauthorized", "令牌", "额度", "余额"):
+		return kindAccount
+	}
+	return kindOther
+}
+
+// classifyCall maps a failed create (or query) answer to an error.
+func classifyCall(status int, e apiError, body []byte) *providerError {
+	detail := e.String()
+	if detail == "" {
+		detail = string(body)
+	}
+	k := kind(e)
+	switch {
+	case k == kindPolicy:
+		return fail(status, detail, core.Errorf(core.EINVALID, "%s", msgPolicy), false)
+	case k == kindModel:
+		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgModel), false)
+	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden,
+		k == kindAccount && !retryStatus(status),
+		k == kindAccount && hasAny(strings.ToLower(e.Code), "quota", "insufficient"):
+		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+	}
+	return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
+}
+
+// taskFailure maps a failed task's reason to a user-safe error.
+func taskFailure(e apiError) *core.Error {
+	switch kind(e) {
+	case kindPolicy:
+		return core.Errorf(core.EINVALID, "%s", msgPolicy)
+	case kindModel:
+		return core.Errorf(core.EUNAVAILABLE, "%s", msgModel)
+	}
+	return core.Errorf(core.EUNAVAILABLE, "%s", msgFailed)
+}
+
+func hasAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// clip keeps log details short and on one line.
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		i := 300
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i] + "…"
+	}
+	return s
+}

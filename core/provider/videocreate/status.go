@@ -1,0 +1,129 @@
+package videocreate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"sorabot/core"
+)
+
+// Status asks how a task is doing; taskID is the id the create call
+// returned. Timeouts, 5xx, 429 and unreadable replies are Temporary; a task
+// the gateway failed is a TaskStatus with State TaskFailed and a user-safe Err.
+func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
+	status, reply, err := c.do(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(taskID), nil)
+	if err != nil {
+		return unknown, core.Temporary(fmt.Errorf("videocreate: query %s: %w: %w", taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err))
+	}
+	st, err := parseStatus(status, reply, c.log)
+	if err != nil {
+		c.warnOperator("query", err)
+		return unknown, fmt.Errorf("videocreate: query %s: %w", taskID, err)
+	}
+	return st, nil
+}
+
+var unknown = core.TaskStatus{State: core.TaskPending, Progress: -1}
+
+// statusWords maps the status words seen in the wild to states.
+var statusWords = map[string]core.TaskState{
+	"pending": core.TaskPending, "queued": core.TaskPending, "waiting": core.TaskPending,
+	"submitted": core.TaskPending, "not_start": core.TaskPending,
+	"processing": core.TaskRunning, "in_progress": core.TaskRunning, "running": core.TaskRunning, "generating": core.TaskRunning,
+	"completed": core.TaskDone, "success": core.TaskDone, "succeeded": core.TaskDone, "done": core.TaskDone,
+	"failed": core.TaskFailed, "failure": core.TaskFailed, "error": core.TaskFailed,
+	"cancelled": core.TaskFailed, "canceled": core.TaskFailed,
+}
+
+// parseStatus reads a query reply. It never panics on any input.
+func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, error) {
+	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable)
+	switch {
+	case transient(status):
+		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
+	case status < 200 || status > 299:
+		e := readAPIError(body)
+		operator := status == http.StatusUnauthorized || status == http.StatusPaymentRequired ||
+			status == http.StatusForbidden || kind(e) == kindAccount
+		detail := e.String()
+		if detail == "" {
+			detail = string(body)
+		}
+		if operator {
+			return unknown, fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+		}
+		return unknown, fail(status, detail, unavailable, false)
+	}
+	var r struct {
+		Status    json.RawMessage `json:"status"`
+		Progress  json.RawMessage `json:"progress"`
+		VideoURL  json.RawMessage `json:"video_url"`
+		Error     json.RawMessage `json:"error"`
+		FailRsn   json.RawMessage `json:"fail_reason"`
+		FailureRs json.RawMessage `json:"failure_reason"`
+		Detail    json.RawMessage `json:"detail"`
+	}
+	if json.Unmarshal(body, &r) != nil {
+		return unknown, core.Temporary(fail(status, "unreadable reply: "+string(body), unavailable, false))
+	}
+	word := strings.ToLower(strings.TrimSpace(looseStr(r.Status)))
+	if word == "" && !absent(r.Error) {
+		// An error envelope with HTTP 200: the gateway, not the task, failed.
+		return unknown, core.Temporary(fail(status, readAPIError(body).String(), unavailable, false))
+	}
+	state, known := statusWords[word]
+	if !known {
+		log.Warn("videocreate: unexpected task status; treating it as running", "status", clip(word))
+		state = core.TaskRunning
+	}
+	st := core.TaskStatus{State: state, Progress: -1}
+	if p, ok := looseNum(r.Progress); ok {
+		st.Progress = p
+	} else if p, ok := pendingPct(r.Detail); ok {
+		st.Progress = p
+	}
+	if st.Progress != -1 {
+		st.Progress = min(max(st.Progress, 0), 100)
+	}
+	switch state {
+	case core.TaskDone:
+		st.Progress = 100
+		st.VideoURL = cleanURL(looseStr(r.VideoURL))
+	case core.TaskFailed:
+		e := readAPIError(body)
+		for _, raw := range []json.RawMessage{r.FailRsn, r.FailureRs} {
+			if e.Message == "" {
+				e.Message = looseText(raw)
+			}
+		}
+		st.Err = taskFailure(e)
+		log.Info("videocreate: task failed", "reason", clip(e.String()), "status", word, "code", st.Err.Code)
+	}
+	return st, nil
+}
+
+// pendingPct reads detail.pending_info.progress_pct: a 0–1 fraction (a
+// value above 1 is taken as a percentage already).
+func pendingPct(detail json.RawMessage) (float64, bool) {
+	var d struct {
+		PendingInfo struct {
+			ProgressPct json.RawMessage `json:"progress_pct"`
+		} `json:"pending_info"`
+	}
+	if absent(detail) || json.Unmarshal(detail, &d) != nil {
+		return 0, false
+	}
+	p, ok := looseNum(d.PendingInfo.ProgressPct)
+	if !ok {
+		return 0, false
+	}
+	if p <= 1 {
+		p *= 100
+	}
+	return p, true
+}

@@ -1,0 +1,106 @@
+// Package metrics exposes the service's figures in the Prometheus text
+// format (prometheus/client_golang: a well-kept library rather than a
+// hand-written exposition format).
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"sorabot/core"
+)
+
+// Metrics implements core.Metrics on its own registry.
+type Metrics struct {
+	reg         *prometheus.Registry
+	transitions *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	errors      *prometheus.CounterVec
+	charged     prometheus.Counter
+	refunded    prometheus.Counter
+	deliveries  *prometheus.CounterVec
+}
+
+var _ core.Metrics = (*Metrics)(nil)
+
+// Source gives the gauges read at scrape time.
+type Source struct {
+	Stats    func(ctx context.Context) (core.Stats, error)
+	QueueLen func() int
+	Inflight func() int
+}
+
+// New registers every metric, with gauges read from src at scrape time.
+func New(src Source) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.transitions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sorabot_job_transitions_total", Help: "Jobs entering each state."}, []string{"state"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sorabot_provider_request_duration_seconds", Help: "Provider call latency.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"op"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sorabot_provider_errors_total", Help: "Failed provider calls.", ConstLabels: nil}, []string{"op", "code"})
+	m.charged = prometheus.NewCounter(prometheus.CounterOpts{Name: "sorabot_credits_charged_total", Help: "Credits charged for accepted jobs."})
+	m.refunded = prometheus.NewCounter(prometheus.CounterOpts{Name: "sorabot_credits_refunded_total", Help: "Credits refunded for failed or canceled jobs."})
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sorabot_deliveries_total", Help: "Videos delivered, by how."}, []string{"via"})
+	m.reg.MustRegister(m.transitions, m.latency, m.errors, m.charged, m.refunded, m.deliveries,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if src.QueueLen != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sorabot_queue_length", Help: "Jobs waiting for a provider slot."}, func() float64 { return float64(src.QueueLen()) }))
+	}
+	if src.Inflight != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sorabot_provider_inflight", Help: "Jobs at the provider."}, func() float64 { return float64(src.Inflight()) }))
+	}
+	if src.Stats != nil {
+		m.reg.MustRegister(&jobsCollector{stats: src.Stats})
+	}
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) JobState(from, to core.State) { m.transitions.WithLabelValues(string(to)).Inc() }
+
+func (m *Metrics) ProviderCall(op string, d time.Duration, err error) {
+	m.latency.WithLabelValues(op).Observe(d.Seconds())
+	if err != nil {
+		m.errors.WithLabelValues(op, core.ErrorCode(err)).Inc()
+	}
+}
+
+func (m *Metrics) Charged(credits int)  { m.charged.Add(float64(credits)) }
+func (m *Metrics) Refunded(credits int) { m.refunded.Add(float64(credits)) }
+func (m *Metrics) Delivered(via string) { m.deliveries.WithLabelValues(via).Inc() }
+
+// jobsCollector reports jobs by state from the store at scrape time.
+type jobsCollector struct {
+	stats func(ctx context.Context) (core.Stats, error)
+}
+
+var jobsDesc = prometheus.NewDesc("sorabot_jobs", "Jobs by state.", []string{"state"}, nil)
+
+func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
+
+func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := c.stats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
+		return
+	}
+	for state, n := range s.Jobs {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), string(state))
+	}
+}
