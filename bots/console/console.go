@@ -114,9 +114,47 @@ func (c *Console) Run(ctx context.Context) error {
 			if !ok {
 				return c.drain(ctx)
 			}
+			if isBareStoryboard(line) {
+				// Shots follow one per line, up to an empty line.
+				c.say("One shot per line, like \"5s A city at dusk\"; an empty line ends the storyboard.")
+				var shots []string
+				for more := true; more; {
+					select {
+					case <-ctx.Done():
+						return nil
+					case l, ok := <-lines:
+						if !ok || strings.TrimSpace(l) == "" {
+							more = false
+							if !ok {
+								lines = nil
+							}
+							break
+						}
+						shots = append(shots, l)
+					}
+				}
+				line = strings.TrimSpace(line) + "\n" + strings.Join(shots, "\n")
+			}
 			c.handle(ctx, line)
+			if lines == nil {
+				return c.drain(ctx)
+			}
 		}
 	}
+}
+
+// isBareStoryboard reports a /storyboard line without shots on it.
+func isBareStoryboard(line string) bool {
+	f := strings.Fields(line)
+	if len(f) == 0 || !strings.HasPrefix(strings.ToLower(f[0]), "/storyboard") {
+		return false
+	}
+	for _, w := range f[1:] {
+		if !strings.HasPrefix(w, "--") && !strings.HasPrefix(w, "—") {
+			return false
+		}
+	}
+	return true
 }
 
 // drain waits until the console user has no unfinished job (this session's
@@ -237,7 +275,7 @@ func (c *Console) handle(ctx context.Context, line string) {
 	case chat.CmdModels:
 		c.say("%s", chat.Models(cat, protocol))
 	case chat.CmdHelp:
-		c.say("%s", chat.Help(cat, protocol))
+		c.say("%s\n\nIn this console, --image=FILE attaches a picture (repeat it for several), and videos are written to %s/.", chat.Help(cat, protocol), c.opt.OutDir)
 	case chat.CmdStart:
 		a, _, err := c.svc.Balance(ctx, c.user, 0)
 		c.reply(chat.Start(cat, protocol, a.Balance), err)
@@ -334,6 +372,9 @@ func (c *Console) save(j *core.Job, src string) (string, error) {
 		return "", err
 	}
 	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return "", err
 	}
 	return dst, os.Rename(tmp.Name(), dst)

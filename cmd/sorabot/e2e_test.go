@@ -192,19 +192,30 @@ func TestConsoleSoraPro(t *testing.T) {
 func TestConsoleStoryboardWire(t *testing.T) {
 	dir := t.TempDir()
 	emu := newEmulator(t)
-	env := append(baseEnv(dir, emu, "sorapro"), "SORABOT_START_CREDITS=1000")
+	env := append(baseEnv(dir, emu, "sorapro"), "SORABOT_START_CREDITS=2000")
 	p := startMain(t, env, "console")
-	p.send("/storyboard 5s A city at dusk | 5s A runner in the rain")
+	// Telegram's form: one shot per line (the console ends it at an empty line).
+	p.send("/storyboard")
+	p.send("5s A city at dusk")
+	p.send("5s A runner in the rain")
+	p.send("")
 	p.wait("✅ Job #1 done", 1)
+	// Discord's form: shots separated by " | ".
+	p.send("/storyboard --portrait 10s A quiet harbor | 5s Gulls take off")
+	p.wait("✅ Job #2 done", 1)
 	p.send("/balance")
-	p.wait("625 credits", 1)
+	p.wait("950 credits", 1) // 2000 − 375 (10 s) − 675 (15 s)
 	if err := p.finish(); err != nil {
 		t.Fatal(err)
 	}
 	checkVideo(t, filepath.Join(dir, "out", "1.mp4"))
+	checkVideo(t, filepath.Join(dir, "out", "2.mp4"))
 	c := creates(emu)
-	if len(c) != 1 {
+	if len(c) != 2 {
 		t.Fatalf("%d creates", len(c))
+	}
+	if c[1]["nFrames"] != "15" || c[1]["aspectRatio"] != "portrait" {
+		t.Errorf("second storyboard %v", c[1])
 	}
 	b := c[0]
 	shots, _ := b["shots"].([]any)

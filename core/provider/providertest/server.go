@@ -198,6 +198,9 @@ func (s *Server) Close() {
 	s.once.Do(func() {
 		close(s.closed)
 		s.srv.Close()
+		// Serve may not have taken ln over yet: close it here too, so that
+		// nothing listens once Close returns.
+		s.ln.Close()
 	})
 }
 

@@ -117,8 +117,15 @@ func parseCreate(status int, body []byte) (string, error) {
 		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
 	case status < 200 || status > 299 || !env.ok():
 		msg := env.text()
+		detail := fmt.Sprintf("code %s: %s", looseStr(env.Code), msg)
+		if code, _ := looseNum(env.Code); code == http.StatusTooManyRequests ||
+			hasAny(strings.ToLower(msg), "rate limit", "too many", "concurren", "too frequent") {
+			// An explicit refusal for load (the documented limit is 20
+			// tasks at once): the task was not taken, so it may be retried.
+			return "", core.Temporary(fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), false))
+		}
 		ce, op := classify(msg, msgCreate, true)
-		return "", fail(status, fmt.Sprintf("code %s: %s", looseStr(env.Code), msg), ce, op)
+		return "", fail(status, detail, ce, op)
 	}
 	var data struct {
 		TaskID  json.RawMessage `json:"taskId"`

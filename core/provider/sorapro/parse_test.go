@@ -45,6 +45,7 @@ func TestParseCreate(t *testing.T) {
 		{file: "create_err_policy.json", status: 200, code: core.EINVALID, msg: "rephrase"},
 		{file: "create_err_message_object.json", status: 200, code: core.EINVALID, msg: "another image"},
 		{file: "create_err_generic.json", status: 200, code: core.EUNAVAILABLE, msg: "could not take"},
+		{file: "create_err_concurrency.json", status: 200, code: core.EUNAVAILABLE, temp: true, msg: "busy"},
 		{file: "create_garbage.json", status: 200, code: core.EUNAVAILABLE, msg: "could not take"},
 		{file: "create_no_id.json", status: 200, code: core.EUNAVAILABLE, msg: "could not take"},
 		// The same bodies behind other HTTP statuses.
