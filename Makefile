@@ -17,11 +17,17 @@ test: vet
 # Performance figures (accept throughput next to bare bbolt, scheduler heap
 # and CPU with 10,000 jobs, polling efficiency next to fixed 5-s polling).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./core/
+	$(GO) test -run '^$$' -bench . -benchtime 3000x ./storage/
 
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME) ./core/
+	$(GO) test -run '^$$' -fuzz ^FuzzNormalize$$ -fuzztime $(FUZZTIME) ./core/
+	$(GO) test -run '^$$' -fuzz ^FuzzParse$$ -fuzztime $(FUZZTIME) ./bots/chat/
+	$(GO) test -run '^$$' -fuzz ^FuzzParseStatus$$ -fuzztime $(FUZZTIME) ./core/provider/sorapro/
+	$(GO) test -run '^$$' -fuzz ^FuzzParseCreate$$ -fuzztime $(FUZZTIME) ./core/provider/sorapro/
+	$(GO) test -run '^$$' -fuzz ^FuzzParseStatus$$ -fuzztime $(FUZZTIME) ./core/provider/videocreate/
+	$(GO) test -run '^$$' -fuzz ^FuzzParseCreate$$ -fuzztime $(FUZZTIME) ./core/provider/videocreate/
 
 clean:
 	rm -rf bin out
