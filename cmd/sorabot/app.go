@@ -123,17 +123,24 @@ func (a *app) provider() (core.Provider, error) {
 		rand.Read(b[:])
 		key := core.Secret(hex.EncodeToString(b[:]))
 		a.demo = providertest.New(providertest.Options{Key: key.Reveal(), Duration: cfg.DemoDuration})
+		if cfg.DemoProtocol == core.ProtocolVideoCreate {
+			return a.videocreate(a.demo.URL, key), nil
+		}
 		return sorapro.New(a.demo.URL, key, sorapro.WithLogger(a.log)), nil
 	case ProviderSoraPro:
 		return sorapro.New(cfg.ProviderURL, cfg.ProviderKey, sorapro.WithLogger(a.log)), nil
 	case ProviderVideoCreate:
-		opts := []videocreate.Option{videocreate.WithLogger(a.log)}
-		if a.media != nil {
-			opts = append(opts, videocreate.WithMedia(a.media))
-		}
-		return videocreate.New(cfg.ProviderURL, cfg.ProviderKey, opts...), nil
+		return a.videocreate(cfg.ProviderURL, cfg.ProviderKey), nil
 	}
 	return nil, fmt.Errorf("PROVIDER: %q is not supported", cfg.Provider)
+}
+
+func (a *app) videocreate(url string, key core.Secret) core.Provider {
+	opts := []videocreate.Option{videocreate.WithLogger(a.log)}
+	if a.media != nil {
+		opts = append(opts, videocreate.WithMedia(a.media))
+	}
+	return videocreate.New(url, key, opts...)
 }
 
 // start listens on SORABOT_HTTP_ADDR and starts the service.

@@ -44,6 +44,8 @@ type Config struct {
 	PollFirst    time.Duration
 	PollInterval time.Duration
 	DemoDuration time.Duration
+	// DemoProtocol is the wire protocol the demo provider speaks.
+	DemoProtocol string
 	LogLevel     string
 }
 
@@ -160,6 +162,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		PollFirst:      e.duration("SORABOT_POLL_FIRST", 0),
 		PollInterval:   e.duration("SORABOT_POLL_INTERVAL", 0),
 		DemoDuration:   e.duration("SORABOT_DEMO_DURATION", 6*time.Second),
+		DemoProtocol:   strings.ToLower(e.str("SORABOT_DEMO_PROTOCOL", core.ProtocolSoraPro)),
 		LogLevel:       strings.ToLower(e.str("SORABOT_LOG_LEVEL", "")),
 	}
 	c.DiscordPublicKey = e.secret("DISCORD_PUBLIC_KEY")
@@ -182,6 +185,9 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	case "", "debug", "info", "warn", "error":
 	default:
 		e.fail("SORABOT_LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.DemoProtocol != core.ProtocolSoraPro && c.DemoProtocol != core.ProtocolVideoCreate {
+		e.fail("SORABOT_DEMO_PROTOCOL", "%q is not sorapro or videocreate", c.DemoProtocol)
 	}
 	chat := c.TelegramToken != "" || c.DiscordToken != ""
 	switch c.Provider {
@@ -235,7 +241,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 // protocol is the wire protocol the configured provider speaks.
 func (c Config) protocol() string {
 	if c.Provider == ProviderDemo {
-		return core.ProtocolSoraPro
+		return c.DemoProtocol
 	}
 	return c.Provider
 }

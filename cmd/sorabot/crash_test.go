@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +183,46 @@ func TestKill9(t *testing.T) {
 		t.Errorf("balance %d active %d; want %d and 0", a.Balance, a.Active, want)
 	}
 	t.Logf("%d jobs: %d delivered, %d refunded; %d creates", len(jobs), delivered, refunded, len(creates(emu)))
+}
+
+// TestSIGTERMLosesNoJob stops the real binary with SIGTERM while a job is
+// at the provider; the next start delivers it, charged once.
+func TestSIGTERMLosesNoJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	emu := providertest.New(providertest.Options{Key: testKey, Duration: 2 * time.Second})
+	defer emu.Close()
+	env := append(os.Environ(), baseEnv(dir, emu, "sorapro")...)
+	cmd := exec.Command(bin, "console")
+	cmd.Env, cmd.Dir = env, dir
+	stdin, _ := cmd.StdinPipe()
+	out := &syncBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(stdin, "/video a job that outlives its process")
+	if !waitFor(10*time.Second, func() bool { return emu.Creates() == 1 }) {
+		t.Fatalf("no create:\n%s", out.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+	}
+	again := exec.Command(bin, "console")
+	again.Env, again.Dir, again.Stdin = env, dir, strings.NewReader("/balance\n")
+	b, err := again.CombinedOutput()
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, b)
+	}
+	checkVideo(t, filepath.Join(dir, "out", "1.mp4"))
+	if emu.Creates() != 1 {
+		t.Fatalf("%d creates", emu.Creates())
+	}
+	if !strings.Contains(string(b), "400 credits") {
+		t.Fatalf("second run:\n%s", b)
+	}
 }

@@ -448,3 +448,26 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 	p.finish()
 }
+
+// TestServeDefaultsToDemoConsole is `make run` on a fresh machine: no chat
+// token, no provider: the console with the demo provider, over both wires.
+func TestServeDefaultsToDemoConsole(t *testing.T) {
+	for _, protocol := range []string{"sorapro", "videocreate"} {
+		t.Run(protocol, func(t *testing.T) {
+			dir := t.TempDir()
+			env := []string{"USER=bob", "SORABOT_DB=" + filepath.Join(dir, "data", "sorabot.db"),
+				"SORABOT_OUT_DIR=" + filepath.Join(dir, "out"), "SORABOT_HTTP_ADDR=127.0.0.1:0",
+				"SORABOT_DEMO_DURATION=500ms", "SORABOT_DEMO_PROTOCOL=" + protocol}
+			p := startMain(t, env)
+			p.wait("demo provider", 1)
+			p.send("/video a cat surfing")
+			p.wait("✅ Job #1 done", 1)
+			p.send("/balance")
+			p.wait("400 credits", 1)
+			if err := p.finish(); err != nil {
+				t.Fatal(err)
+			}
+			checkVideo(t, filepath.Join(dir, "out", "1.mp4"))
+		})
+	}
+}
