@@ -300,6 +300,15 @@ func NoTarget() string {
 // RepeatButton labels the button under a delivered video that repeats the request.
 func RepeatButton() string { return "🔁 Again" }
 
+// RepeatNotYours answers the repeat button pressed by someone else.
+func RepeatNotYours() string { return "Only the person who asked for this video can repeat it." }
+
+// RepeatStarted acknowledges the repeat button.
+func RepeatStarted() string { return "🔁 Making it again…" }
+
+// ResendGone answers /job for a delivered video whose file is no longer kept.
+func ResendGone() string { return "This video is no longer kept here." }
+
 // Grammar errors (returned by Parse as core.Error messages).
 
 func msgUnknownOption(tok string) string {

@@ -41,9 +41,10 @@ type Config struct {
 	UserRate      int // requests per minute
 
 	// Tuning, mostly for demos and tests.
-	PollFirst    time.Duration
-	PollInterval time.Duration
-	DemoDuration time.Duration
+	StatusInterval time.Duration
+	PollFirst      time.Duration
+	PollInterval   time.Duration
+	DemoDuration   time.Duration
 	// DemoProtocol is the wire protocol the demo provider speaks.
 	DemoProtocol string
 	LogLevel     string
@@ -160,6 +161,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		UserMaxActive:  e.int("SORABOT_USER_MAX_ACTIVE", 2, 1),
 		UserRate:       e.int("SORABOT_USER_RATE", 20, 1),
 		PollFirst:      e.duration("SORABOT_POLL_FIRST", 0),
+		StatusInterval: e.duration("SORABOT_STATUS_INTERVAL", 5*time.Second),
 		PollInterval:   e.duration("SORABOT_POLL_INTERVAL", 0),
 		DemoDuration:   e.duration("SORABOT_DEMO_DURATION", 6*time.Second),
 		DemoProtocol:   strings.ToLower(e.str("SORABOT_DEMO_PROTOCOL", core.ProtocolSoraPro)),

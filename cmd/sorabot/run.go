@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"sorabot/bots/console"
+	"sorabot/bots/telegram"
 	"sorabot/storage"
 )
 
@@ -71,7 +72,44 @@ func (m *Main) serve(ctx context.Context) error {
 	if cfg.TelegramToken == "" && cfg.DiscordToken == "" {
 		return m.console(ctx, true)
 	}
-	return fmt.Errorf("TELEGRAM_TOKEN / DISCORD_TOKEN: this build has no Telegram or Discord frontend yet; unset them to use the console")
+	if cfg.DiscordToken != "" {
+		return fmt.Errorf("DISCORD_TOKEN: this build has no Discord frontend yet; unset it")
+	}
+	a, err := newApp(cfg, newLogger(m.Stderr, cfg.LogLevel, slog.LevelInfo))
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	var tb *telegram.Bot
+	if cfg.TelegramToken != "" {
+		tb, err = telegram.New(ctx, a.svc, telegram.Options{
+			Token: cfg.TelegramToken, APIURL: cfg.TelegramAPIURL, PublicURL: cfg.PublicURL,
+			Logger: a.log, Interval: cfg.StatusInterval,
+		})
+		if err != nil {
+			return err
+		}
+		a.svc.SetFrontend(telegram.Platform, tb)
+		if cfg.PublicURL != "" {
+			a.mux.Handle("POST "+telegram.WebhookPath, tb.WebhookHandler())
+		}
+	}
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	if tb != nil {
+		go func() { errc <- tb.Run(ctx) }()
+	}
+	select {
+	case <-ctx.Done():
+		if tb != nil {
+			<-errc
+		}
+		return nil
+	case err := <-errc:
+		return err
+	}
 }
 
 // console runs the terminal chat until stdin ends or a signal comes.

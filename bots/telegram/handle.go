@@ -1,0 +1,298 @@
+package telegram
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"sorabot/bots/chat"
+	"sorabot/core"
+)
+
+// handleUpdate handles one update. It returns an error only when the update
+// was not handled for a reason on our side, so it should be delivered again;
+// everything the user did wrong is answered in the chat.
+func (b *Bot) handleUpdate(ctx context.Context, u *models.Update) error {
+	switch {
+	case u.Message != nil:
+		return b.handleMessage(ctx, u.ID, u.Message)
+	case u.CallbackQuery != nil:
+		return b.handleCallback(ctx, u.CallbackQuery)
+	}
+	return nil
+}
+
+func userID(id int64) string { return Platform + ":" + strconv.FormatInt(id, 10) }
+
+func private(m *models.Message) bool { return m.Chat.Type == models.ChatTypePrivate }
+
+func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Message) error {
+	if m.From == nil || m.From.IsBot {
+		return nil
+	}
+	if m.MediaGroupID != "" {
+		b.albums.add(b, updateID, m)
+		return nil
+	}
+	text := m.Text
+	if text == "" {
+		text = m.Caption
+	}
+	if !strings.HasPrefix(strings.TrimSpace(text), "/") {
+		if private(m) {
+			b.reply(ctx, m, chat.PlainText())
+		}
+		return nil
+	}
+	cmd, err := chat.Parse(text)
+	if cmd.Bot != "" && !strings.EqualFold(cmd.Bot, b.username) {
+		return nil // addressed to another bot in a group
+	}
+	if err != nil {
+		b.reply(ctx, m, chat.ErrorText(err))
+		return nil
+	}
+	return b.command(ctx, updateID, m, cmd, imagesOf(m))
+}
+
+// imagesOf returns the file ids of the pictures a message carries, or
+// those of the message it replies to.
+func imagesOf(m *models.Message) []string {
+	if ids := ownImages(m); len(ids) > 0 {
+		return ids
+	}
+	if m.ReplyToMessage != nil {
+		return ownImages(m.ReplyToMessage)
+	}
+	return nil
+}
+
+func ownImages(m *models.Message) []string {
+	switch {
+	case len(m.Photo) > 0:
+		return []string{largest(m.Photo).FileID}
+	case m.Document != nil && strings.HasPrefix(m.Document.MimeType, "image/"):
+		return []string{m.Document.FileID}
+	}
+	return nil
+}
+
+func largest(p []models.PhotoSize) models.PhotoSize {
+	best := p[0]
+	for _, s := range p[1:] {
+		if s.Width*s.Height > best.Width*best.Height {
+			best = s
+		}
+	}
+	return best
+}
+
+// command runs a parsed command; fileIDs are the images that came with it.
+func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cmd chat.Command, fileIDs []string) error {
+	user := userID(m.From.ID)
+	cat, protocol := b.svc.Catalog(), b.svc.Protocol()
+	switch cmd.Name {
+	case chat.CmdVideo, chat.CmdStoryboard:
+		key := fmt.Sprintf("%s:update:%d", Platform, updateID)
+		return b.submit(ctx, key, m.Chat.ID, m.ID, user, cmd.Request, fileIDs)
+	case chat.CmdBalance:
+		a, l, err := b.svc.Balance(ctx, user, 5)
+		return b.answer(ctx, m, func() string { return chat.Balance(a, l) }, err)
+	case chat.CmdHistory:
+		jobs, err := b.svc.History(ctx, user, 10)
+		return b.answer(ctx, m, func() string { return chat.History(jobs) }, err)
+	case chat.CmdJob:
+		j, err := b.svc.Job(ctx, user, cmd.JobID)
+		if err := b.answer(ctx, m, func() string { return chat.JobInfo(j) }, err); err != nil || j == nil {
+			return err
+		}
+		if j.State == core.Delivered {
+			b.resend(ctx, m, j)
+		}
+		return nil
+	case chat.CmdCancel:
+		j, err := b.svc.Cancel(ctx, user, cmd.JobID)
+		if err == nil {
+			b.finalStatus(ctx, core.Event{Type: core.EventCanceled, Job: j, Progress: -1})
+		}
+		return b.answer(ctx, m, func() string { return chat.Canceled(j) }, err)
+	case chat.CmdModels:
+		b.reply(ctx, m, chat.Models(cat, protocol))
+	case chat.CmdHelp:
+		b.reply(ctx, m, chat.Help(cat, protocol))
+	case chat.CmdStart:
+		a, _, err := b.svc.Balance(ctx, user, 0)
+		return b.answer(ctx, m, func() string { return chat.Start(cat, protocol, a.Balance) }, err)
+	case chat.CmdGrant:
+		target := cmd.Target
+		if target == "" && m.ReplyToMessage != nil && m.ReplyToMessage.From != nil {
+			target = userID(m.ReplyToMessage.From.ID)
+		}
+		if !b.svc.IsAdmin(user) {
+			b.reply(ctx, m, chat.NotAdmin())
+			return nil
+		}
+		if target == "" {
+			b.reply(ctx, m, chat.NoTarget())
+			return nil
+		}
+		a, err := b.svc.Grant(ctx, user, target, cmd.Amount, cmd.Set)
+		return b.answer(ctx, m, func() string { return chat.Granted(a) }, err)
+	case chat.CmdStats:
+		if !b.svc.IsAdmin(user) {
+			b.reply(ctx, m, chat.NotAdmin())
+			return nil
+		}
+		s, err := b.svc.Stats(ctx, user)
+		return b.answer(ctx, m, func() string { return chat.Stats(s) }, err)
+	default:
+		b.reply(ctx, m, chat.UnknownCommand(cmd.Name))
+	}
+	return nil
+}
+
+// answer replies text() or the error; internal errors are returned so the
+// update is delivered again.
+func (b *Bot) answer(ctx context.Context, m *models.Message, text func() string, err error) error {
+	if err != nil {
+		if core.ErrorCode(err) == core.EINTERNAL {
+			return err
+		}
+		b.reply(ctx, m, chat.ErrorText(err))
+		return nil
+	}
+	b.reply(ctx, m, text())
+	return nil
+}
+
+// submit fetches the images, accepts the job and posts its status message.
+func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int, user string, req core.Request, fileIDs []string) error {
+	for _, id := range fileIDs {
+		data, err := b.download(ctx, id)
+		if err != nil {
+			if core.ErrorCode(err) == core.EINTERNAL {
+				return err
+			}
+			b.send(ctx, chatID, replyTo, chat.ErrorText(err), nil)
+			return nil
+		}
+		req.Images = append(req.Images, core.Image{Data: data})
+	}
+	origin := core.Origin{Platform: Platform, ChatID: strconv.FormatInt(chatID, 10), MessageID: strconv.Itoa(replyTo)}
+	if len(fileIDs) > 0 {
+		origin.Extra = map[string]string{"photos": strings.Join(fileIDs, ",")}
+	}
+	acc, err := b.svc.Accept(ctx, core.Submission{UserID: user, Key: key, Origin: origin, Request: req})
+	if err != nil {
+		if core.ErrorCode(err) == core.EINTERNAL {
+			return err
+		}
+		b.send(ctx, chatID, replyTo, chat.ErrorText(err), nil)
+		return nil
+	}
+	if acc.Duplicate && acc.Job.Origin.Extra["status"] != "" {
+		return nil // a redelivered update whose job is already shown
+	}
+	b.createStatus(ctx, acc.Job, chat.Accepted(acc))
+	return nil
+}
+
+// download fetches a picture through getFile, capped at 20 MB. The file URL
+// carries the bot token: it is used here and nowhere else.
+func (b *Bot) download(ctx context.Context, fileID string) ([]byte, error) {
+	f, err := b.api.GetFile(ctx, &tg.GetFileParams{FileID: fileID})
+	if err != nil {
+		if strings.Contains(err.Error(), "too big") {
+			return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+		}
+		return nil, fmt.Errorf("getFile: %v", redact(err, b.opt.Token))
+	}
+	if f.FileSize > maxDownload {
+		return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api.FileDownloadLink(f), nil)
+	if err != nil {
+		return nil, fmt.Errorf("file download: %v", redact(err, b.opt.Token))
+	}
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("file download: %v", redact(err, b.opt.Token))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("file download: HTTP %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDownload+1))
+	if err != nil {
+		return nil, fmt.Errorf("file download: %v", redact(err, b.opt.Token))
+	}
+	if len(data) > maxDownload {
+		return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+	}
+	return data, nil
+}
+
+// reply answers a message in its chat.
+func (b *Bot) reply(ctx context.Context, m *models.Message, text string) {
+	b.send(ctx, m.Chat.ID, m.ID, text, nil)
+}
+
+// send posts a message (replying to replyTo when non-zero), waiting out a
+// 429 of that chat first; it returns the new message's id, 0 on failure.
+func (b *Bot) send(ctx context.Context, chatID int64, replyTo int, text string, markup models.ReplyMarkup) int {
+	p := &tg.SendMessageParams{ChatID: chatID, Text: text, ReplyMarkup: markup}
+	if replyTo != 0 {
+		p.ReplyParameters = &models.ReplyParameters{MessageID: replyTo, AllowSendingWithoutReply: true}
+	}
+	var msg *models.Message
+	err := b.call(ctx, chatID, true, func() error {
+		var err error
+		msg, err = b.api.SendMessage(ctx, p)
+		return err
+	})
+	if err != nil {
+		b.log.Warn("sendMessage failed", "chat_id", chatID, "err", redact(err, b.opt.Token))
+		return 0
+	}
+	return msg.ID
+}
+
+// handleCallback serves the 🔁 button: the same request again, for the
+// user who made it, charged again.
+func (b *Bot) handleCallback(ctx context.Context, q *models.CallbackQuery) error {
+	ack := func(text string, alert bool) {
+		if _, err := b.api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text, ShowAlert: alert}); err != nil {
+			b.log.Debug("answerCallbackQuery", "err", redact(err, b.opt.Token))
+		}
+	}
+	id, ok := strings.CutPrefix(q.Data, "repeat:")
+	if !ok {
+		ack("", false)
+		return nil
+	}
+	user := userID(q.From.ID)
+	j, err := b.svc.Job(ctx, user, id)
+	if err != nil || j.UserID != user {
+		if core.ErrorCode(err) == core.EINTERNAL {
+			return err
+		}
+		ack(chat.RepeatNotYours(), true)
+		return nil
+	}
+	ack(chat.RepeatStarted(), false)
+	chatID, _ := strconv.ParseInt(j.Origin.ChatID, 10, 64)
+	replyTo, _ := strconv.Atoi(j.Origin.MessageID)
+	var fileIDs []string
+	if p := j.Origin.Extra["photos"]; p != "" {
+		fileIDs = strings.Split(p, ",")
+	}
+	req := j.Req
+	req.Images = nil
+	return b.submit(ctx, Platform+":callback:"+q.ID, chatID, replyTo, user, req, fileIDs)
+}

@@ -1,0 +1,156 @@
+package telegram
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+)
+
+type apiReply struct {
+	OK          bool            `json:"ok"`
+	Result      json.RawMessage `json:"result"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+	Parameters  struct {
+		RetryAfter int `json:"retry_after"`
+	} `json:"parameters"`
+}
+
+// getUpdates asks for the updates from offset on. Polling is done here
+// rather than by the library so that an update is confirmed (the next
+// offset) only after it was handled: a crash before that makes Telegram
+// deliver it again, and its idempotency key keeps it from charging twice.
+func (b *Bot) getUpdates(ctx context.Context, offset int64) ([]*models.Update, time.Duration, error) {
+	body, _ := json.Marshal(map[string]any{
+		"offset":          offset,
+		"timeout":         int(b.opt.PollTimeout.Seconds()),
+		"allowed_updates": []string{"message", "callback_query"},
+	})
+	u := strings.TrimRight(b.opt.APIURL, "/") + "/bot" + b.opt.Token.Reveal() + "/getUpdates"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, fmt.Errorf("getUpdates: %v", redact(err, b.opt.Token))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.poll.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("getUpdates: %v", redact(err, b.opt.Token))
+	}
+	defer resp.Body.Close()
+	var r apiReply
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&r); err != nil {
+		return nil, 0, fmt.Errorf("getUpdates: HTTP %d: %v", resp.StatusCode, err)
+	}
+	if !r.OK {
+		return nil, time.Duration(r.Parameters.RetryAfter) * time.Second,
+			fmt.Errorf("getUpdates: %d %s", r.ErrorCode, r.Description)
+	}
+	var ups []*models.Update
+	if err := json.Unmarshal(r.Result, &ups); err != nil {
+		return nil, 0, fmt.Errorf("getUpdates: %v", err)
+	}
+	return ups, 0, nil
+}
+
+// longPoll receives and handles updates batch by batch; a batch is
+// confirmed once all its updates were handled.
+func (b *Bot) longPoll(ctx context.Context) error {
+	var offset int64
+	backoff := time.Duration(0)
+	failures := map[int64]int{}
+	for ctx.Err() == nil {
+		if backoff > 0 && !sleep(ctx, backoff) {
+			break
+		}
+		ups, wait, err := b.getUpdates(ctx, offset)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			backoff = min(max(2*backoff, time.Second, wait), 30*time.Second)
+			b.log.Warn("telegram getUpdates failed", "err", err, "retry_in", backoff)
+			continue
+		}
+		backoff = 0
+		errs := make([]error, len(ups))
+		var wg sync.WaitGroup
+		for i, u := range ups {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = b.handleUpdate(ctx, u)
+			}()
+		}
+		wg.Wait()
+		for i, u := range ups {
+			if errs[i] != nil && failures[u.ID] < 3 && ctx.Err() == nil {
+				// Not handled: ask for it again (the ones before it are done
+				// and would be recognised by their keys anyway).
+				failures[u.ID]++
+				b.log.Warn("update not handled; retrying", "update_id", u.ID, "err", errs[i])
+				backoff = time.Second
+				break
+			}
+			delete(failures, u.ID)
+			offset = u.ID + 1
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// maxUpdateBytes caps a webhook body.
+const maxUpdateBytes = 1 << 20
+
+// WebhookHandler receives updates in webhook mode. It checks the secret
+// header, handles the update before answering, and answers 500 when the
+// update was not handled so that Telegram delivers it again (the library's
+// own handler always answers 200).
+func (b *Bot) WebhookHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+		if subtle.ConstantTimeCompare([]byte(got), []byte(b.secret)) != 1 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		var u models.Update
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxUpdateBytes)).Decode(&u); err != nil {
+			http.Error(w, "bad update", http.StatusBadRequest)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 50*time.Second)
+		defer cancel()
+		if err := b.handleUpdate(ctx, &u); err != nil {
+			b.log.Warn("update not handled; Telegram will deliver it again", "update_id", u.ID, "err", err)
+			http.Error(w, "not handled", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// WebhookSecret is the secret Telegram sends with every webhook update.
+func (b *Bot) WebhookSecret() string { return b.secret }
