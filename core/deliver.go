@@ -43,7 +43,7 @@ func (s *Service) deliver(j *Job) {
 				return
 			}
 			s.log.Warn("download failed", "job_id", j.ID, "err", err)
-			s.fail(ctx, j, []State{Succeeded}, Errorf(EUNAVAILABLE, "The video was made but could not be downloaded; your credits were refunded."))
+			s.fail(ctx, j, []State{Succeeded}, Errorf(EUNAVAILABLE, "The video was made but could not be downloaded."))
 			return
 		default:
 			v.Path, v.Size = path, size
@@ -79,7 +79,7 @@ func (s *Service) deliver(j *Job) {
 		}
 		s.log.Warn("delivery failed", "job_id", j.ID, "err", err)
 		if ErrorCode(err) == EINTERNAL || IsTemporary(err) {
-			err = Errorf(EUNAVAILABLE, "The video was made but could not be delivered to you; your credits were refunded.")
+			err = Errorf(EUNAVAILABLE, "The video was made but could not be delivered to you.")
 		}
 		s.fail(ctx, j, []State{Succeeded}, err)
 		return

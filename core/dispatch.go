@@ -82,7 +82,7 @@ func (s *Service) submit(id string) bool {
 	s.cfg.Metrics.JobState(Queued, Submitting)
 	m, ok := s.catalog.Model(j.Req.Model)
 	if !ok {
-		s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE, "Model %s is unavailable now; your credits were refunded.", j.Req.Model))
+		s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
 		return false
 	}
 	imgs, err := s.store.Images(ctx, id)
@@ -121,7 +121,7 @@ func (s *Service) submit(id string) bool {
 	if err != nil {
 		s.log.Warn("provider create failed", "job_id", id, "model", m.ID, "err", err)
 		if IsTemporary(err) {
-			err = Errorf(EUNAVAILABLE, "The video service is busy right now; your credits were refunded. Please try again later.")
+			err = Errorf(EUNAVAILABLE, "The video service is busy right now. Please try again later.")
 		}
 		s.fail(ctx, j, []State{Submitting}, err)
 		return false

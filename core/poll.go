@@ -29,7 +29,7 @@ func (c *PollConfig) defaults() {
 		c.KeepAlive = 30 * time.Second
 	}
 	if c.MinGap <= 0 {
-		c.MinGap = 2 * time.Second
+		c.MinGap = min(2*time.Second, c.KeepAlive/2)
 	}
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = time.Minute
@@ -203,7 +203,7 @@ func (p *pollScheduler) keepAlive() time.Duration {
 // failed reschedules a job whose status call failed: exponential backoff.
 func (p *pollScheduler) failed(e *pollEntry, now time.Time) {
 	e.errs++
-	d := p.cfg.MinGap << min(e.errs, 10)
+	d := p.cfg.MinGap << min(e.errs-1, 10)
 	if d > p.cfg.MaxBackoff {
 		d = p.cfg.MaxBackoff
 	}

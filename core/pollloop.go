@@ -80,21 +80,21 @@ func (s *Service) poll(e *pollEntry) {
 		s.log.Warn("status call failed", "job_id", e.id, "errors_in_a_row", errs, "err", err)
 		if now.After(e.deadline) || (!IsTemporary(err) && errs >= maxStatusErrors) {
 			s.stopPolling(e)
-			s.fail(s.ctx, e.job, []State{Submitted}, Errorf(EUNAVAILABLE, "The video service stopped answering about your video; your credits were refunded."))
+			s.fail(s.ctx, e.job, []State{Submitted}, Errorf(EUNAVAILABLE, "The video service stopped answering about your video."))
 		}
 	case st.State == TaskDone:
 		s.stopPolling(e)
 		s.succeed(e.job, st.VideoURL)
 	case st.State == TaskFailed:
 		s.stopPolling(e)
-		var reason error = Errorf(EUNAVAILABLE, "The video service could not make this video; your credits were refunded.")
+		var reason error = Errorf(EUNAVAILABLE, "The video service could not make this video.")
 		if st.Err != nil {
 			reason = st.Err
 		}
 		s.fail(s.ctx, e.job, []State{Submitted}, reason)
 	case now.After(e.deadline):
 		s.stopPolling(e)
-		s.fail(s.ctx, e.job, []State{Submitted}, Errorf(EUNAVAILABLE, "The video took too long to make; your credits were refunded."))
+		s.fail(s.ctx, e.job, []State{Submitted}, Errorf(EUNAVAILABLE, "The video took too long to make."))
 	default:
 		s.pmu.Lock()
 		s.sched.observe(e, now, st.Progress)

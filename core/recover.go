@@ -25,12 +25,12 @@ func (s *Service) recover(ctx context.Context) error {
 			queued++
 		case Submitting:
 			s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE,
-				"The bot restarted while sending your job to the video service; your credits were refunded."))
+				"The bot restarted while sending your job to the video service."))
 			failed++
 		case Submitted:
 			m, ok := s.catalog.Model(j.Req.Model)
 			if !ok {
-				s.fail(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now; your credits were refunded.", j.Req.Model))
+				s.fail(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
 				failed++
 				continue
 			}

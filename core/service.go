@@ -390,3 +390,16 @@ func (s *Service) Stats(ctx context.Context, actor string) (Stats, error) {
 	}
 	return s.store.Stats(ctx)
 }
+
+// Annotate records a frontend's note on an unfinished job (for example the
+// id of its status message) in Origin.Extra, so it survives a restart. A job
+// that has finished meanwhile is left alone.
+func (s *Service) Annotate(ctx context.Context, jobID, key, value string) error {
+	_, _, err := s.store.Transition(ctx, jobID, ActiveStates, func(j *Job) {
+		if j.Origin.Extra == nil {
+			j.Origin.Extra = map[string]string{}
+		}
+		j.Origin.Extra[key] = value
+	})
+	return err
+}

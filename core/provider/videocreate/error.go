@@ -12,11 +12,11 @@ import (
 
 // User-safe messages (the core shows them as they are).
 const (
-	msgPolicy      = "The video service refused this prompt or image under its content policy. Please rephrase the prompt or use another image; your credits were refunded."
-	msgModel       = "This model is unavailable right now; your credits were refunded. Please try another model."
-	msgBusy        = "The video service is busy right now; your credits were refunded. Please try again later."
-	msgCreate      = "The video service could not take this request; your credits were refunded."
-	msgFailed      = "The video service could not make this video; your credits were refunded."
+	msgPolicy      = "The video service refused this prompt or image under its content policy. Please rephrase the prompt or use another image."
+	msgModel       = "This model is unavailable right now. Please try another model."
+	msgBusy        = "The video service is busy right now. Please try again later."
+	msgCreate      = "The video service could not take this request."
+	msgFailed      = "The video service could not make this video."
 	msgUnreachable = "The video service is not answering right now."
 	msgNoPublicURL = "This bot cannot pass uploaded images to its video service yet: the operator must set SORABOT_PUBLIC_URL."
 )
