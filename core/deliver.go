@@ -102,10 +102,7 @@ func (s *Service) linkFor(j *Job, v Video) Video {
 
 func (s *Service) delivered(j *Job, via string) {
 	ctx := context.WithoutCancel(s.ctx)
-	if _, _, err := s.store.Transition(ctx, j.ID, []State{Succeeded}, func(j *Job) { j.DeliveredVia = via }); err != nil {
-		s.log.Error("record delivery path", "job_id", j.ID, "err", err)
-	}
-	fj, ok, err := s.store.Finish(ctx, j.ID, []State{Succeeded}, Delivered, "", "")
+	fj, ok, err := s.store.Finish(ctx, j.ID, []State{Succeeded}, Delivered, "", via)
 	if err != nil || !ok {
 		if err != nil {
 			s.log.Error("mark delivered", "job_id", j.ID, "err", err)

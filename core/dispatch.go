@@ -13,7 +13,8 @@ func (s *Service) dispatchLoop() {
 		s.mu.Lock()
 		var id string
 		if len(s.queue) > 0 && s.inflight < s.cfg.MaxInflight {
-			id = s.queue[0]
+			id = s.queue[0].ID
+			s.queue[0] = nil
 			s.queue = s.queue[1:]
 			s.inflight++
 		}
@@ -49,18 +50,15 @@ func (s *Service) release() {
 // near the front, every tenth further back).
 func (s *Service) notifyPositions() {
 	s.mu.Lock()
-	ids := append([]string(nil), s.queue...)
+	var evs []Event
+	for i, j := range s.queue {
+		if pos := i + 1; pos <= 20 || pos%10 == 0 {
+			evs = append(evs, Event{Type: EventPosition, Job: j, Position: pos, Progress: -1})
+		}
+	}
 	s.mu.Unlock()
-	for i, id := range ids {
-		pos := i + 1
-		if pos > 20 && pos%10 != 0 {
-			continue
-		}
-		j, err := s.store.Job(s.ctx, id)
-		if err != nil || j.State != Queued {
-			continue
-		}
-		s.notify(Event{Type: EventPosition, Job: j, Position: pos, Progress: -1})
+	for _, ev := range evs {
+		s.notify(ev)
 	}
 }
 

@@ -20,7 +20,7 @@ func (s *Service) recover(ctx context.Context) error {
 		switch j.State {
 		case Queued:
 			s.mu.Lock()
-			s.queue = append(s.queue, j.ID)
+			s.queue = append(s.queue, j)
 			s.mu.Unlock()
 			queued++
 		case Submitting:

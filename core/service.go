@@ -110,7 +110,7 @@ type Service struct {
 
 	mu        sync.Mutex
 	frontends map[string]Frontend
-	queue     []string // queued job ids, FIFO
+	queue     []*Job // queued jobs (snapshots), FIFO
 	inflight  int      // jobs submitting or submitted
 	users     map[string]*rate.Limiter
 	started   bool
@@ -249,7 +249,7 @@ func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) 
 	s.cfg.Metrics.Charged(j.Price)
 	s.cfg.Metrics.JobState("", Queued)
 	s.mu.Lock()
-	s.queue = append(s.queue, j.ID)
+	s.queue = append(s.queue, res.Job.Clone())
 	pos := len(s.queue)
 	s.mu.Unlock()
 	s.kick(s.dispatch)
@@ -278,10 +278,12 @@ func (s *Service) allowUser(user string) bool {
 func (s *Service) position(id string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := slices.Index(s.queue, id); i >= 0 {
-		return i + 1
-	}
-	return 0
+	return s.queueIndex(id) + 1
+}
+
+// queueIndex is the job's index in the queue, -1 when not queued; s.mu held.
+func (s *Service) queueIndex(id string) int {
+	return slices.IndexFunc(s.queue, func(j *Job) bool { return j.ID == id })
 }
 
 // QueueLen is the number of jobs waiting for a provider slot.
@@ -334,7 +336,7 @@ func (s *Service) Cancel(ctx context.Context, userID, jobID string) (*Job, error
 		return nil, Errorf(EINVALID, "Job %s is already being made and can no longer be canceled.", jobID)
 	}
 	s.mu.Lock()
-	if i := slices.Index(s.queue, jobID); i >= 0 {
+	if i := s.queueIndex(jobID); i >= 0 {
 		s.queue = slices.Delete(s.queue, i, i+1)
 	}
 	s.mu.Unlock()

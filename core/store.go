@@ -68,8 +68,10 @@ type Store interface {
 	// not one of from. fn must not move the job to a terminal state.
 	Transition(ctx context.Context, id string, from []State, fn func(*Job)) (j *Job, ok bool, err error)
 	// Finish moves the job to a terminal state if its state is one of from;
-	// for Failed and Canceled it refunds the price (exactly once), and it
-	// always releases the user's active-job slot and drops stored images.
+	// for Failed and Canceled it records code and reason and refunds the
+	// price (exactly once); for Delivered, reason is how the video went
+	// (DeliveredVia). It always releases the user's active-job slot and drops
+	// stored images.
 	Finish(ctx context.Context, id string, from []State, to State, code, reason string) (j *Job, ok bool, err error)
 	// ActiveJobs returns every non-terminal job in id order, without
 	// scanning finished history.

@@ -312,6 +312,9 @@ func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.
 		}
 		j.State = to
 		j.DoneAt = now()
+		if to == core.Delivered && reason != "" {
+			j.DeliveredVia = reason
+		}
 		if to == core.Failed || to == core.Canceled {
 			j.ErrCode, j.Err = code, reason
 			if j.Price > 0 && !j.Refunded {

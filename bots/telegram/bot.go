@@ -92,11 +92,15 @@ func New(ctx context.Context, svc *core.Service, opt Options) (*Bot, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Many chats are answered at once: keep that many connections alive
+	// (the default transport keeps 2 per host).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 200, 100
 	b := &Bot{
 		svc: svc, opt: opt, log: opt.Logger.With("platform", Platform),
 		// Uploads of up to 50 MB need far more than the library's default.
-		http:     &http.Client{Timeout: 10 * time.Minute},
-		poll:     &http.Client{Timeout: opt.PollTimeout + 15*time.Second},
+		http:     &http.Client{Timeout: 10 * time.Minute, Transport: tr},
+		poll:     &http.Client{Timeout: opt.PollTimeout + 15*time.Second, Transport: tr},
 		throttle: chat.NewThrottle(opt.Interval),
 		jobs:     map[string]*tracked{},
 	}

@@ -122,9 +122,14 @@ func (b *Bot) createStatus(ctx context.Context, j *core.Job, text string) {
 	if id == 0 {
 		return
 	}
-	if err := b.svc.Annotate(ctx, j.ID, "status", strconv.Itoa(id)); err != nil {
-		b.log.Warn("remember status message", "job_id", j.ID, "err", err)
-	}
+	// Remembered for restarts, off the path that answers the user.
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if err := b.svc.Annotate(context.WithoutCancel(ctx), j.ID, "status", strconv.Itoa(id)); err != nil {
+			b.log.Warn("remember status message", "job_id", j.ID, "err", err)
+		}
+	}()
 	if ev != nil {
 		b.Notify(ctx, *ev)
 	}

@@ -61,16 +61,35 @@ func (b *Bot) getUpdates(ctx context.Context, offset int64) ([]*models.Update, t
 	return ups, 0, nil
 }
 
-// longPoll receives and handles updates batch by batch; a batch is
-// confirmed once all its updates were handled.
+// longPoll receives updates and handles each in its own goroutine. The
+// offset it confirms never passes an update still being handled (or one
+// whose handling failed and is retried), so a crash makes Telegram deliver
+// those again; new updates keep flowing meanwhile.
 func (b *Bot) longPoll(ctx context.Context) error {
-	var offset int64
+	const maxAttempts = 3
+	var (
+		mu       sync.Mutex
+		pending  = map[int64]bool{} // update id → running (true) or failed (false)
+		attempts = map[int64]int{}
+		next     int64 // highest update id seen + 1
+		wg       sync.WaitGroup
+	)
+	finished := make(chan struct{}, 1)
+	defer wg.Wait()
 	backoff := time.Duration(0)
-	failures := map[int64]int{}
 	for ctx.Err() == nil {
 		if backoff > 0 && !sleep(ctx, backoff) {
 			break
 		}
+		mu.Lock()
+		offset, running := next, 0
+		for id, run := range pending {
+			offset = min(offset, id)
+			if run {
+				running++
+			}
+		}
+		mu.Unlock()
 		ups, wait, err := b.getUpdates(ctx, offset)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -81,27 +100,60 @@ func (b *Bot) longPoll(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
-		errs := make([]error, len(ups))
-		var wg sync.WaitGroup
-		for i, u := range ups {
+		started, retrying := 0, false
+		for _, u := range ups {
+			mu.Lock()
+			run, isPending := pending[u.ID]
+			switch {
+			case isPending && run:
+				mu.Unlock()
+				continue // still being handled
+			case isPending && attempts[u.ID] >= maxAttempts:
+				b.log.Error("update dropped after repeated failures", "update_id", u.ID)
+				delete(pending, u.ID)
+				delete(attempts, u.ID)
+				mu.Unlock()
+				continue
+			case !isPending && u.ID < next:
+				mu.Unlock()
+				continue // handled already
+			}
+			if isPending {
+				retrying = true
+			}
+			pending[u.ID] = true
+			attempts[u.ID]++
+			next = max(next, u.ID+1)
+			mu.Unlock()
+			started++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = b.handleUpdate(ctx, u)
+				err := b.handleUpdate(ctx, u)
+				mu.Lock()
+				if err != nil && ctx.Err() == nil {
+					b.log.Warn("update not handled; it will be retried", "update_id", u.ID, "err", err)
+					pending[u.ID] = false
+				} else {
+					delete(pending, u.ID)
+					delete(attempts, u.ID)
+				}
+				mu.Unlock()
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
 			}()
 		}
-		wg.Wait()
-		for i, u := range ups {
-			if errs[i] != nil && failures[u.ID] < 3 && ctx.Err() == nil {
-				// Not handled: ask for it again (the ones before it are done
-				// and would be recognised by their keys anyway).
-				failures[u.ID]++
-				b.log.Warn("update not handled; retrying", "update_id", u.ID, "err", errs[i])
-				backoff = time.Second
-				break
+		if retrying {
+			backoff = time.Second
+		}
+		if started == 0 && running > 0 {
+			// Only updates in hand came back: wait for one to finish.
+			select {
+			case <-ctx.Done():
+			case <-finished:
 			}
-			delete(failures, u.ID)
-			offset = u.ID + 1
 		}
 	}
 	return nil
