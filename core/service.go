@@ -111,7 +111,7 @@ type Service struct {
 	mu        sync.Mutex
 	frontends map[string]Frontend
 	queue     []*Job // queued jobs (snapshots), FIFO
-	inflight  int      // jobs submitting or submitted
+	inflight  int    // jobs submitting or submitted
 	users     map[string]*rate.Limiter
 	started   bool
 

@@ -51,8 +51,8 @@ func newWorld(b *testing.B, taskDuration time.Duration) *world {
 		// no per-user limits: the benchmark's users are busy.
 		Protocol: core.ProtocolSoraPro, UserMaxActive: -1, UserRate: rate.Inf,
 		VideoDir: filepath.Join(dir, "videos"),
-		Poll:   core.PollConfig{First: 100 * time.Millisecond, KeepAlive: time.Second},
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Poll:     core.PollConfig{First: 100 * time.Millisecond, KeepAlive: time.Second},
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}, db, sorapro.New(w.emu.URL, "k"), core.DefaultCatalog())
 	ctx, cancel := context.WithCancel(context.Background())
 	w.bot, err = telegram.New(ctx, w.svc, telegram.Options{Token: core.Secret(token), APIURL: w.fake.URL})
