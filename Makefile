@@ -15,10 +15,12 @@ test: vet
 	$(GO) test -race -count=1 ./...
 
 # Performance figures (accept throughput next to bare bbolt, scheduler heap
-# and CPU with 10,000 jobs, polling efficiency next to fixed 5-s polling).
+# and CPU with 10,000 jobs, polling efficiency next to fixed 5-s polling,
+# Telegram commands/s next to an echo bot, RSS while relaying a big video).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./core/
 	$(GO) test -run '^$$' -bench . -benchtime 3000x ./storage/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./bots/telegram/
 
 FUZZTIME ?= 30s
 fuzz:
