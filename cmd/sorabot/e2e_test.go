@@ -101,6 +101,20 @@ func (p *prog) wait(s string, n int) {
 	}
 }
 
+// stop cancels the program (like SIGTERM) and waits for it to exit.
+func (p *prog) stop() error {
+	p.t.Helper()
+	p.cancel()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		p.t.Fatalf("program did not stop:\n%s", p.errOut.String())
+		return nil
+	}
+}
+
 // finish ends the input and waits for the program to exit.
 func (p *prog) finish() error {
 	p.t.Helper()

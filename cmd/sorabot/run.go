@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"sorabot/bots/console"
+	"sorabot/bots/discord"
 	"sorabot/bots/telegram"
 	"sorabot/storage"
 )
@@ -72,9 +73,6 @@ func (m *Main) serve(ctx context.Context) error {
 	if cfg.TelegramToken == "" && cfg.DiscordToken == "" {
 		return m.console(ctx, true)
 	}
-	if cfg.DiscordToken != "" {
-		return fmt.Errorf("DISCORD_TOKEN: this build has no Discord frontend yet; unset it")
-	}
 	a, err := newApp(cfg, newLogger(m.Stderr, cfg.LogLevel, slog.LevelInfo))
 	if err != nil {
 		return err
@@ -94,22 +92,44 @@ func (m *Main) serve(ctx context.Context) error {
 			a.mux.Handle("POST "+telegram.WebhookPath, tb.WebhookHandler())
 		}
 	}
+	var db *discord.Bot
+	if cfg.DiscordToken != "" {
+		db, err = discord.New(a.svc, discord.Options{
+			Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.DiscordGuildID,
+			PublicKey: cfg.DiscordPublicKey.Reveal(), AppID: cfg.DiscordAppID,
+			Logger: a.log, Interval: cfg.StatusInterval,
+		})
+		if err != nil {
+			return err
+		}
+		a.svc.SetFrontend(discord.Platform, db)
+		if cfg.DiscordPublicKey != "" {
+			a.mux.Handle("POST "+discord.InteractionsPath, db.InteractionsHandler())
+		}
+	}
 	if err := a.start(ctx); err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	running := 0
 	if tb != nil {
+		running++
 		go func() { errc <- tb.Run(ctx) }()
 	}
-	select {
-	case <-ctx.Done():
-		if tb != nil {
-			<-errc
-		}
-		return nil
-	case err := <-errc:
-		return err
+	if db != nil {
+		running++
+		go func() { errc <- db.Run(ctx) }()
 	}
+	var first error
+	for ; running > 0; running-- {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel() // one platform failing stops the other: the operator must see it
+		}
+	}
+	return first
 }
 
 // console runs the terminal chat until stdin ends or a signal comes.

@@ -3,6 +3,7 @@ package discordtest
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -129,8 +130,16 @@ func typeOK(v any, allowed map[string]bool) bool {
 	if jt == "number" {
 		return allowed["number"] || (allowed["integer"] && isInteger(v))
 	}
+	if s, ok := v.(string); ok && !allowed["string"] && (allowed["integer"] || allowed["number"]) {
+		// Discord coerces numeric strings (discordgo sends 64-bit
+		// integers such as permissions as strings); only a failed
+		// coercion is NUMBER_TYPE_COERCE.
+		return numericRE.MatchString(s)
+	}
 	return allowed[jt]
 }
+
+var numericRE = regexp.MustCompile(`^-?[0-9]{1,20}$`)
 
 func typeError(allowed map[string]bool, v any) fieldErrors {
 	switch {

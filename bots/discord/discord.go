@@ -1,0 +1,257 @@
+// Package discord is the Discord frontend: slash commands with
+// attachments, the "Animate" message command, live progress in the
+// interaction's original response, delivery past the 15-minute token, over
+// the gateway or HTTP interactions, through github.com/bwmarrin/discordgo.
+package discord
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"sorabot/core"
+)
+
+// Platform is the Origin.Platform and user id prefix of Discord jobs.
+const Platform = "discord"
+
+// InteractionsPath is where HTTP interactions arrive.
+const InteractionsPath = "/discord/interactions"
+
+// DefaultUploadLimit is the per-file limit when an interaction does not say.
+const DefaultUploadLimit = 10 << 20
+
+// tokenLife is how long an interaction token may be used (15 minutes),
+// less a margin for the request in flight.
+const tokenLife = 14*time.Minute + 30*time.Second
+
+// Options configure a Bot.
+type Options struct {
+	Token core.Secret
+	// APIURL replaces https://discord.com (and its CDN) for every request.
+	APIURL string
+	// GuildID registers the commands in one guild instead of globally.
+	GuildID string
+	// PublicKey (hex) and AppID select HTTP interactions instead of the gateway.
+	PublicKey string
+	AppID     string
+	Logger    *slog.Logger
+	// Interval is the least time between two progress edits of one job (5 s).
+	Interval time.Duration
+	// EditRate bounds progress edits across all jobs, per second (4).
+	EditRate float64
+}
+
+// Bot is the Discord frontend; it implements core.Frontend.
+type Bot struct {
+	svc   *core.Service
+	opt   Options
+	sess  *discordgo.Session
+	log   *slog.Logger
+	appID string
+	key   ed25519.PublicKey // HTTP interactions
+
+	editor *editor
+	images imageCache
+
+	ready chan struct{}
+	wg    sync.WaitGroup
+	ctx   context.Context
+}
+
+var _ core.Frontend = (*Bot)(nil)
+
+// rewrite sends requests for discord.com and its CDN to another base URL.
+type rewrite struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+var discordHosts = map[string]bool{"discord.com": true, "discordapp.com": true, "cdn.discordapp.com": true, "media.discordapp.net": true}
+
+func (t rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if discordHosts[r.URL.Host] {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host = t.base.Scheme, t.base.Host
+		r.URL.Path = strings.TrimRight(t.base.Path, "/") + r.URL.Path
+		r.Host = t.base.Host
+	}
+	return t.next.RoundTrip(r)
+}
+
+// New builds the session (nothing is connected yet); register the bot with
+// svc.SetFrontend(Platform, b) before svc.Start, then call Run.
+func New(svc *core.Service, opt Options) (*Bot, error) {
+	if opt.Interval <= 0 {
+		opt.Interval = 5 * time.Second
+	}
+	if opt.EditRate <= 0 {
+		opt.EditRate = 4
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	sess, err := discordgo.New("Bot " + opt.Token.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("DISCORD_TOKEN: %w", err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32
+	var rt http.RoundTripper = tr
+	if opt.APIURL != "" && strings.TrimRight(opt.APIURL, "/") != "https://discord.com" {
+		u, err := url.Parse(opt.APIURL)
+		if err != nil {
+			return nil, fmt.Errorf("DISCORD_API_URL: %w", err)
+		}
+		rt = rewrite{base: u, next: tr}
+	}
+	// Uploads of up to 25 MiB need more than discordgo's 20 s.
+	sess.Client = &http.Client{Timeout: 5 * time.Minute, Transport: rt}
+	sess.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsDirectMessages
+	sess.LogLevel = -1 // discordgo logs through log.Printf; our own logs say what matters
+	b := &Bot{svc: svc, opt: opt, sess: sess, log: opt.Logger.With("platform", Platform), appID: opt.AppID,
+		ready: make(chan struct{})}
+	b.images.m = map[string]*cachedImages{}
+	if opt.PublicKey != "" {
+		k, err := hex.DecodeString(opt.PublicKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("DISCORD_PUBLIC_KEY: not a hex Ed25519 public key")
+		}
+		b.key = k
+	}
+	b.editor = newEditor(b)
+	sess.AddHandler(b.onEvent)
+	return b, nil
+}
+
+// Run connects (the gateway, unless HTTP interactions are configured),
+// registers the commands and serves until ctx ends.
+func (b *Bot) Run(ctx context.Context) error {
+	b.ctx = ctx
+	defer b.wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // before the Wait above: it stops the editor
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.editor.run(ctx)
+	}()
+	if b.key == nil {
+		if err := b.sess.Open(); err != nil {
+			return fmt.Errorf("discord gateway: %v", redact(err, b.opt.Token))
+		}
+		defer b.sess.Close()
+		select {
+		case <-b.ready:
+		case <-ctx.Done():
+			return nil
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("discord gateway: no READY within 30 s")
+		}
+	} else {
+		close(b.ready)
+	}
+	if err := b.register(); err != nil {
+		return err
+	}
+	b.log.Info("discord ready", "app_id", b.appID, "http_interactions", b.key != nil, "guild", b.opt.GuildID)
+	<-ctx.Done()
+	return nil
+}
+
+func redact(err error, token core.Secret) error {
+	if err == nil || token == "" || !strings.Contains(err.Error(), token.Reveal()) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), token.Reveal(), "[redacted]"))
+}
+
+// register overwrites the application's commands in one call.
+func (b *Bot) register() error {
+	cmds := commands(b.svc.Catalog(), b.svc.Protocol())
+	if _, err := b.sess.ApplicationCommandBulkOverwrite(b.appID, b.opt.GuildID, cmds); err != nil {
+		return fmt.Errorf("discord: register commands: %v", redact(err, b.opt.Token))
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// commands are the slash and context-menu commands, built from the catalog.
+func commands(cat *core.Catalog, protocol string) []*discordgo.ApplicationCommand {
+	var models, qualities []*discordgo.ApplicationCommandOptionChoice
+	durations := map[int]bool{}
+	seenQ := map[string]bool{}
+	for _, m := range cat.Enabled(protocol) {
+		if len(models) < 25 {
+			models = append(models, &discordgo.ApplicationCommandOptionChoice{Name: m.ID, Value: m.ID})
+		}
+		for _, d := range m.Durations {
+			durations[d] = true
+		}
+		for _, q := range m.Qualities {
+			if !seenQ[q] && len(qualities) < 25 {
+				seenQ[q] = true
+				qualities = append(qualities, &discordgo.ApplicationCommandOptionChoice{Name: q, Value: q})
+			}
+		}
+	}
+	var durChoices []*discordgo.ApplicationCommandOptionChoice
+	for d := 1; d <= 60 && len(durChoices) < 25; d++ {
+		if durations[d] {
+			durChoices = append(durChoices, &discordgo.ApplicationCommandOptionChoice{Name: fmt.Sprintf("%d s", d), Value: d})
+		}
+	}
+	orientation := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "orientation",
+		Description: "portrait or landscape (default landscape)", Choices: []*discordgo.ApplicationCommandOptionChoice{
+			{Name: "landscape", Value: core.Landscape}, {Name: "portrait", Value: core.Portrait}}}
+	video := &discordgo.ApplicationCommand{Name: "video", Description: "Make a video from a description (attach an image to animate it)",
+		Options: []*discordgo.ApplicationCommandOption{
+			{Type: discordgo.ApplicationCommandOptionString, Name: "prompt", Description: "What the video shows", Required: true, MaxLength: 2000},
+			{Type: discordgo.ApplicationCommandOptionAttachment, Name: "image", Description: "A picture to animate (PNG, JPEG or WebP)"},
+			orientation,
+			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "pro", Description: "Use the pro tier"},
+			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "watermark", Description: "Accept a watermarked video"},
+			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "private", Description: "Do not publish the video (where the model allows)"},
+		}}
+	if len(models) > 0 {
+		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
+			Name: "model", Description: "A model (/models lists them with prices)", Choices: models})
+	}
+	if len(durChoices) > 0 {
+		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger,
+			Name: "duration", Description: "Length in seconds", Choices: durChoices})
+	}
+	if len(qualities) > 0 {
+		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
+			Name: "quality", Description: "Quality (pro models)", Choices: qualities})
+	}
+	admin := int64(discordgo.PermissionAdministrator)
+	return []*discordgo.ApplicationCommand{
+		video,
+		{Name: "storyboard", Description: "A storyboard: shots like \"5s A city at dusk | 5s A runner\"", Options: []*discordgo.ApplicationCommandOption{
+			{Type: discordgo.ApplicationCommandOptionString, Name: "shots", Description: "Shots separated by | (leave out to type them one per line)"},
+			orientation,
+		}},
+		{Name: "balance", Description: "Your credits and last changes"},
+		{Name: "history", Description: "Your last jobs"},
+		{Name: "models", Description: "Models and prices"},
+		{Name: "help", Description: "How it works"},
+		{Name: "cancel", Description: "Cancel a job that is still queued (refunded)", Options: []*discordgo.ApplicationCommandOption{
+			{Type: discordgo.ApplicationCommandOptionString, Name: "job", Description: "The job number", Required: true}}},
+		{Name: "grant", Description: "Admins: add credits to a user", DefaultMemberPermissions: &admin, Options: []*discordgo.ApplicationCommandOption{
+			{Type: discordgo.ApplicationCommandOptionUser, Name: "user", Description: "Who gets them", Required: true},
+			{Type: discordgo.ApplicationCommandOptionInteger, Name: "amount", Description: "Credits (negative to remove)", Required: true}}},
+		{Name: "Animate", Type: discordgo.MessageApplicationCommand},
+	}
+}
