@@ -316,6 +316,12 @@ func TestDiscordRepeatAndAdmin(t *testing.T) {
 	if b := w.balance(alice); b != "300 credits" {
 		t.Fatalf("balance %q after repeat", b)
 	}
+	w.ephemeral(w.fake.SlashCommand("100", "300", alice, "models", nil, nil), "sora-2-text-to-video")
+	w.ephemeral(w.fake.SlashCommand("100", "300", alice, "help", nil, nil), "/video")
+	h := w.fake.SlashCommand("100", "300", alice, "history", nil, nil)
+	w.original(h, "history", func(r discordtest.Response) bool { return strings.Contains(r.Content, "#2") && r.Flags&64 != 0 })
+	c := w.fake.SlashCommand("100", "300", bob, "cancel", []*discordgo.ApplicationCommandInteractionDataOption{strOpt("job", "1")}, nil)
+	w.original(c, "refusal", func(r discordtest.Response) bool { return strings.Contains(r.Content, "no job 1") })
 	userOpt := &discordgo.ApplicationCommandInteractionDataOption{Name: "user", Type: discordgo.ApplicationCommandOptionUser, Value: alice.ID}
 	amount := &discordgo.ApplicationCommandInteractionDataOption{Name: "amount", Type: discordgo.ApplicationCommandOptionInteger, Value: 700}
 	w.ephemeral(w.fake.SlashCommand("100", "300", bob, "grant", []*discordgo.ApplicationCommandInteractionDataOption{userOpt, amount}, nil), "Only admins")

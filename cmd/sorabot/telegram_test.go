@@ -127,6 +127,14 @@ func TestTelegramTextVideo(t *testing.T) {
 	if status != 1 {
 		t.Errorf("%d status messages for job 1", status)
 	}
+	// /job re-sends the finished video (by its Telegram file id).
+	w.fake.SendText(chat, chat, "/job 1")
+	again := w.waitMsg(chat, "a second video", func(m telegramtest.BotMessage) bool {
+		return m.Kind == "video" && m.MessageID != v.MessageID
+	})
+	if again.VideoRef == "" && again.Video == nil {
+		t.Errorf("re-sent video %+v", again)
+	}
 	w.noViolations()
 }
 
