@@ -72,7 +72,7 @@ func (s *Service) deliver(j *Job) {
 		}
 		if IsTemporary(err) && attempt < s.cfg.DeliverRetries {
 			s.log.Warn("delivery failed; retrying", "job_id", j.ID, "attempt", attempt+1, "err", err)
-			if !sleepCtx(ctx, s.cfg.RetryBase<<attempt) {
+			if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
 				return
 			}
 			continue
@@ -126,7 +126,7 @@ func (s *Service) download(ctx context.Context, j *Job) (string, int64, error) {
 		if err == nil || !IsTemporary(err) {
 			return path, size, err
 		}
-		if !sleepCtx(ctx, s.cfg.RetryBase<<attempt) {
+		if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
 			return "", 0, ctx.Err()
 		}
 	}

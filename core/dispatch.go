@@ -108,7 +108,7 @@ func (s *Service) submit(id string) bool {
 			break
 		}
 		s.log.Warn("provider create failed before acceptance; retrying", "job_id", id, "attempt", attempt+1, "err", err)
-		if !sleepCtx(ctx, s.cfg.RetryBase<<attempt) {
+		if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
 			err = ctx.Err()
 			break
 		}
@@ -164,7 +164,8 @@ func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 	s.notify(Event{Type: EventFailed, Job: fj, Progress: -1})
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// Sleep waits for d or until ctx ends; it reports whether d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

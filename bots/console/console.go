@@ -350,32 +350,37 @@ func (c *Console) Deliver(ctx context.Context, j *core.Job, v core.Video) (strin
 	return "file", nil
 }
 
-// save copies a video to OutDir/<job>.mp4 through a rename, so a crash never
-// leaves half a file under the final name.
+// save copies a video to OutDir/<job>.mp4.
 func (c *Console) save(j *core.Job, src string) (string, error) {
 	dst := filepath.Join(c.opt.OutDir, j.ID+".mp4")
-	if err := os.MkdirAll(c.opt.OutDir, 0o755); err != nil {
-		return "", err
-	}
 	in, err := os.Open(src)
 	if err != nil {
 		return "", err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(c.opt.OutDir, ".part-*")
+	return dst, WriteFile(dst, in)
+}
+
+// WriteFile writes r to dst (mode 0644) through a temporary file and a
+// rename, so a crash never leaves half a video under the final name.
+func WriteFile(dst string, r io.Reader) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".part-*")
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
+	if _, err := io.Copy(tmp, r); err != nil {
 		tmp.Close()
-		return "", err
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return "", err
+		return err
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", err
+		return err
 	}
-	return dst, os.Rename(tmp.Name(), dst)
+	return os.Rename(tmp.Name(), dst)
 }

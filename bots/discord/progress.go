@@ -140,7 +140,7 @@ func (e *editor) run(ctx context.Context) {
 			t.Stop()
 			if ed != nil {
 				// Keep the global pace even when woken.
-				if !sleepCtx(ctx, gap) {
+				if !core.Sleep(ctx, gap) {
 					return
 				}
 			}
@@ -148,16 +148,6 @@ func (e *editor) run(ctx context.Context) {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 // Notify shows progress in the job's original response; a failure or
 // cancellation is shown there too, or, past the token, as a message

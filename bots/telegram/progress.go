@@ -52,7 +52,7 @@ func (b *Bot) call(ctx context.Context, chatID int64, must bool, fn func() error
 			if !must {
 				return errGated
 			}
-			if !sleep(ctx, time.Until(until)) {
+			if !core.Sleep(ctx, time.Until(until)) {
 				return ctx.Err()
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot/models"
+
+	"sorabot/core"
 )
 
 type apiReply struct {
@@ -78,7 +80,7 @@ func (b *Bot) longPoll(ctx context.Context) error {
 	defer wg.Wait()
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		if backoff > 0 && !sleep(ctx, backoff) {
+		if backoff > 0 && !core.Sleep(ctx, backoff) {
 			break
 		}
 		mu.Lock()
@@ -157,17 +159,6 @@ func (b *Bot) longPoll(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // maxUpdateBytes caps a webhook body.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sorabot/bots/console"
 	"sorabot/core"
 )
 
@@ -137,34 +138,13 @@ func (f *cliFrontend) Deliver(ctx context.Context, j *core.Job, v core.Video) (s
 	return "file", nil
 }
 
-// copyFile copies src to dst through a temporary file and a rename, so a
-// crash never leaves half a video under the final name.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return writeAtomic(dst, in)
-}
-
-func writeAtomic(dst string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".part-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return console.WriteFile(dst, in)
 }
 
 func fetch(ctx context.Context, url, dst string) error {
@@ -180,5 +160,5 @@ func fetch(ctx context.Context, url, dst string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("download: HTTP %d", resp.StatusCode)
 	}
-	return writeAtomic(dst, resp.Body)
+	return console.WriteFile(dst, resp.Body)
 }
