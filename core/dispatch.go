@@ -147,8 +147,14 @@ func (s *Service) submit(id string) bool {
 // fail finishes a job as failed (refunding it) with err's user-safe message.
 func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 	code, msg := ErrorCode(err), ErrorMessage(err)
-	if code == EINTERNAL {
+	switch code {
+	case EINTERNAL:
 		s.log.Error("job failed", "job_id", j.ID, "err", err)
+	case EUNAVAILABLE:
+		s.log.Warn("job failed: provider or model unavailable", "job_id", j.ID, "model", j.Req.Model, "reason", msg)
+		s.mu.Lock()
+		s.lastUnavailable.at, s.lastUnavailable.msg = time.Now(), j.Req.Model+": "+msg
+		s.mu.Unlock()
 	}
 	fj, ok, ferr := s.store.Finish(ctx, j.ID, from, Failed, code, msg)
 	if ferr != nil {

@@ -118,6 +118,13 @@ type Service struct {
 	pmu   sync.Mutex
 	sched *pollScheduler
 
+	// lastUnavailable is the newest job failure of code EUNAVAILABLE, for
+	// operators (/readyz).
+	lastUnavailable struct {
+		at  time.Time
+		msg string
+	}
+
 	limiter  *rate.Limiter // provider calls
 	dispatch chan struct{}
 	pollWake chan struct{}
@@ -144,6 +151,19 @@ func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *S
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
+}
+
+// RecentUnavailable returns the newest "unavailable" job failure (a model
+// removed or paused, the provider out of credit or unreachable) if it
+// happened within d.
+func (s *Service) RecentUnavailable(d time.Duration) (string, time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.lastUnavailable
+	if u.at.IsZero() || time.Since(u.at) > d {
+		return "", time.Time{}, false
+	}
+	return u.msg, u.at, true
 }
 
 // Catalog returns the service's model catalog.

@@ -186,6 +186,9 @@ type readiness struct {
 	ProviderBalance *float64 `json:"provider_balance,omitempty"`
 	Queue           int      `json:"queue"`
 	Inflight        int      `json:"inflight"`
+	// RecentUnavailable is the newest job that failed because the provider
+	// or its model was unavailable (within 15 minutes).
+	RecentUnavailable string `json:"recent_unavailable,omitempty"`
 }
 
 // lowBalance is the provider credit under which the operator is warned.
@@ -217,6 +220,9 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	rd := a.readyBody
 	rd.Queue, rd.Inflight = a.svc.QueueLen(), a.svc.Inflight()
+	if msg, at, ok := a.svc.RecentUnavailable(15 * time.Minute); ok {
+		rd.RecentUnavailable = at.UTC().Format(time.RFC3339) + " " + msg
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if !rd.Ready {
 		w.WriteHeader(http.StatusServiceUnavailable)

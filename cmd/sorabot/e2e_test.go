@@ -455,10 +455,12 @@ func TestHTTPEndpoints(t *testing.T) {
 			t.Errorf("metrics lack %q (HTTP %d)", want, code)
 		}
 	}
-	emu.Close()
-	if code, _ := get("/readyz"); code != 200 {
-		// the answer is cached for a while; a fresh process would say 503
-		t.Logf("readyz after the provider went away: %d", code)
+	// A model the provider no longer serves shows in /readyz.
+	emu.FailCreates(1, providertest.Fault{Message: "model not supported"})
+	p.send("/video a cat nobody can make")
+	p.wait("failed", 1)
+	if _, body := get("/readyz"); !strings.Contains(body, "recent_unavailable") || !strings.Contains(body, "sora-2-text-to-video") {
+		t.Errorf("readyz after an unavailable model: %s", body)
 	}
 	p.finish()
 }
