@@ -148,7 +148,6 @@ func (e *editor) run(ctx context.Context) {
 	}
 }
 
-
 // Notify shows progress in the job's original response; a failure or
 // cancellation is shown there too, or, past the token, as a message
 // mentioning the user.

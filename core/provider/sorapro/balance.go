@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // Balance returns the credit left on the operator's provider account
@@ -13,12 +14,11 @@ import (
 func (c *Client) Balance(ctx context.Context) (float64, error) {
 	status, reply, err := c.post(ctx, balancePath, struct{}{})
 	if err != nil {
-		return 0, core.Temporary(fmt.Errorf("sorapro: balance: %w: %w", core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err))
+		return 0, c.conn.Unreachable("balance", core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err)
 	}
 	b, err := parseBalance(status, reply)
 	if err != nil {
-		c.warnOperator("balance", err)
-		return 0, fmt.Errorf("sorapro: balance: %w", err)
+		return 0, c.conn.Refused("balance", "balance", err)
 	}
 	return b, nil
 }
@@ -29,7 +29,7 @@ func parseBalance(status int, body []byte) (float64, error) {
 	var env envelope
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
-	case transient(status):
+	case wire.Transient(status):
 		return 0, core.Temporary(fail(status, string(body), unavailable, false))
 	case status == 401 || status == 402 || status == 403:
 		return 0, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
@@ -39,7 +39,7 @@ func parseBalance(status int, body []byte) (float64, error) {
 		return 0, core.Temporary(fail(status, "unreadable reply: "+string(body), unavailable, false))
 	case !env.ok():
 		ce, op := classify(env.text(), msgUnreachable, true)
-		return 0, fail(status, fmt.Sprintf("code %s: %s", looseStr(env.Code), env.text()), ce, op)
+		return 0, fail(status, fmt.Sprintf("code %s: %s", wire.Str(env.Code), env.text()), ce, op)
 	}
 	var d struct {
 		LeftCredits json.RawMessage `json:"left_credits"`
@@ -48,7 +48,7 @@ func parseBalance(status int, body []byte) (float64, error) {
 	}
 	if json.Unmarshal(env.Data, &d) == nil {
 		for _, raw := range []json.RawMessage{d.LeftCredits, d.Credits, d.Balance} {
-			if n, ok := looseNum(raw); ok {
+			if n, ok := wire.Num(raw); ok {
 				return n, nil
 			}
 		}

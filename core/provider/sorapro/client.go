@@ -4,20 +4,12 @@
 package sorapro
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
-	"syscall"
-	"time"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // Paths of the protocol, below the base URL.
@@ -27,18 +19,9 @@ const (
 	balancePath = "/api/get-user-credits"
 )
 
-// minScrub is the shortest key scrubbed from replies.
-const minScrub = 8
-
-// maxReply caps how much of a reply is read.
-const maxReply = 1 << 20
-
 // Client talks to one sorapro deployment with one key.
 type Client struct {
-	base string
-	key  core.Secret
-	hc   *http.Client
-	log  *slog.Logger
+	conn wire.Conn
 }
 
 var (
@@ -51,89 +34,22 @@ type Option func(*Client)
 
 // WithHTTPClient sets the HTTP client (default: one with a 2-minute timeout;
 // the caller's context bounds each call too).
-func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.conn.HTTP = hc } }
 
 // WithLogger sets the logger for operator warnings (default: discard).
-func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.conn.Log = l } }
 
 // New returns a client for the deployment at baseURL (for example
 // https://freesoragenerator.com) using key as its bearer key.
 func New(baseURL string, key core.Secret, opts ...Option) *Client {
-	c := &Client{
-		base: strings.TrimRight(baseURL, "/"),
-		key:  key,
-		hc:   &http.Client{Timeout: 2 * time.Minute},
-		log:  slog.New(slog.DiscardHandler),
-	}
+	c := &Client{conn: wire.NewConn("sorapro", baseURL, key)}
 	for _, o := range opts {
 		o(c)
 	}
 	return c
 }
 
-// post sends body as JSON and returns the status and (capped) reply. The
-// key is scrubbed from the reply, so no error built from it can carry it.
+// post sends body as JSON; see wire.Conn.Do.
 func (c *Client) post(ctx context.Context, path string, body any) (int, []byte, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, fmt.Errorf("encode request: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key.Reveal())
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
-	// A key echoed back is scrubbed. Keys too short to be real are not:
-	// replacing a couple of letters would garble every reply.
-	if k := c.key.Reveal(); len(k) >= minScrub {
-		reply = bytes.ReplaceAll(reply, []byte(k), []byte("[redacted]"))
-	}
-	if err != nil {
-		return resp.StatusCode, reply, fmt.Errorf("read reply (HTTP %d): %w", resp.StatusCode, err)
-	}
-	return resp.StatusCode, reply, nil
-}
-
-// notSent reports whether a transport error happened before the request
-// could reach the provider (DNS, dial, connection refused).
-func notSent(err error) bool {
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return true
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
-		return true
-	}
-	return errors.Is(err, syscall.ECONNREFUSED)
-}
-
-// retryStatus reports whether an HTTP status says the provider did not take
-// the request and may take it later. 504 is left out: a gateway timeout
-// means the request reached the service, which may have accepted it.
-func retryStatus(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests ||
-		(code >= 500 && code != http.StatusGatewayTimeout)
-}
-
-// transient reports whether an HTTP status answering a read-only call
-// (status, balance) is worth retrying.
-func transient(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
-}
-
-// warnOperator logs failures only the operator can fix.
-func (c *Client) warnOperator(call string, err error) {
-	var pe *providerError
-	if errors.As(err, &pe) && pe.operator {
-		c.log.Warn("sorapro: the provider account needs the operator's attention", "call", call, "status", pe.status, "detail", pe.detail)
-	}
+	return c.conn.Do(ctx, http.MethodPost, path, body)
 }

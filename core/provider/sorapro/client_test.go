@@ -4,105 +4,35 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"image"
-	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire/wiretest"
 	"sorabot/core/provider/providertest"
 	"sorabot/core/provider/sorapro"
 )
 
 const key = "sk-test-0123456789abcdef"
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func setup(t *testing.T) (*providertest.Server, *sorapro.Client, *syncBuffer) {
+func setup(t *testing.T) (*providertest.Server, *sorapro.Client, *wiretest.SyncBuffer) {
 	t.Helper()
 	srv := providertest.New(providertest.Options{Key: key, Duration: 300 * time.Millisecond})
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &wiretest.SyncBuffer{}
 	c := sorapro.New(srv.URL+"/", core.Secret(key), sorapro.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	return srv, c, logs
-}
-
-func pngBytes(t *testing.T) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 2, 2))); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // normalize runs a request through the default catalog, as the core does.
 func normalize(t *testing.T, r core.Request) (*core.Model, *core.Request) {
 	t.Helper()
-	q, err := core.DefaultCatalog().Normalize(core.ProtocolSoraPro, &r)
-	if err != nil {
-		t.Fatalf("Normalize: %v", err)
-	}
-	return q.Model, &r
-}
-
-// lastBody returns the decoded JSON body of the last request to path.
-func lastBody(t *testing.T, srv *providertest.Server, path string) (providertest.Request, map[string]any) {
-	t.Helper()
-	reqs := srv.Requests()
-	for i := len(reqs) - 1; i >= 0; i-- {
-		if reqs[i].Path == path {
-			m, _ := reqs[i].Body.(map[string]any)
-			return reqs[i], m
-		}
-	}
-	t.Fatalf("no request to %s", path)
-	return providertest.Request{}, nil
-}
-
-// waitEnd polls until the task is done or failed, within a deadline.
-func waitEnd(t *testing.T, c *sorapro.Client, m *core.Model, id string) (core.TaskStatus, []float64) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	var seen []float64
-	for {
-		st, err := c.Status(ctx, m, id)
-		if err != nil {
-			t.Fatalf("Status: %v", err)
-		}
-		seen = append(seen, st.Progress)
-		if st.State == core.TaskDone || st.State == core.TaskFailed {
-			return st, seen
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("task %s did not end: last %+v", id, st)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return wiretest.Normalize(t, core.ProtocolSoraPro, r)
 }
 
 func TestTextToVideoEndToEnd(t *testing.T) {
@@ -112,7 +42,7 @@ func TestTextToVideoEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
-	req, body := lastBody(t, srv, "/api/v1/video/sora-pro")
+	req, body := wiretest.LastBody(t, srv, "/api/v1/video/sora-pro")
 	if got := req.Header.Get("Authorization"); got != "Bearer "+key {
 		t.Errorf("Authorization = %q", got)
 	}
@@ -132,7 +62,7 @@ func TestTextToVideoEndToEnd(t *testing.T) {
 		}
 	}
 
-	st, seen := waitEnd(t, c, m, id)
+	st, seen := wiretest.WaitEnd(t, c, m, id)
 	if st.State != core.TaskDone || st.Progress != 100 {
 		t.Fatalf("final status %+v", st)
 	}
@@ -160,7 +90,7 @@ func TestTextToVideoEndToEnd(t *testing.T) {
 }
 
 func TestWireBodies(t *testing.T) {
-	pic := pngBytes(t)
+	pic := wiretest.PNG(t)
 	tests := []struct {
 		name    string
 		req     core.Request
@@ -214,7 +144,7 @@ func TestWireBodies(t *testing.T) {
 			if _, err := c.Submit(t.Context(), m, r); err != nil {
 				t.Fatalf("Submit: %v", err)
 			}
-			_, body := lastBody(t, srv, "/api/v1/video/sora-pro")
+			_, body := wiretest.LastBody(t, srv, "/api/v1/video/sora-pro")
 			for k, v := range tt.want {
 				if body[k] != v {
 					t.Errorf("body[%q] = %#v, want %#v", k, body[k], v)
@@ -240,7 +170,7 @@ func TestImageURLOnlyWithoutData(t *testing.T) {
 	if _, err := c.Submit(t.Context(), m, r); err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
-	_, body := lastBody(t, srv, "/api/v1/video/sora-pro")
+	_, body := wiretest.LastBody(t, srv, "/api/v1/video/sora-pro")
 	if body["imageUrl"] != "https://example.com/a.png" || body["imageData"] != nil {
 		t.Errorf("body = %v", body)
 	}
@@ -258,77 +188,35 @@ func TestImageURLOnlyWithoutData(t *testing.T) {
 }
 
 func TestSubmitFailures(t *testing.T) {
-	tests := []struct {
-		name     string
-		fault    *providertest.Fault
-		model    string // a model the emulator does not serve
-		ctxLimit time.Duration
-		code     string
-		temp     bool
-		msg      string
-		operator bool
-	}{
-		{name: "unknown model", model: "sora-2-text-to-video-stable", code: core.EUNAVAILABLE, msg: "model is unavailable"},
-		{name: "model paused", fault: &providertest.Fault{Message: providertest.ReasonModelPaused}, code: core.EUNAVAILABLE, msg: "model is unavailable"},
-		{name: "content policy", fault: &providertest.Fault{Message: providertest.ReasonContentPolicy}, code: core.EINVALID, msg: "rephrase"},
-		{name: "no credits", fault: &providertest.Fault{Message: providertest.ReasonNoCredits}, code: core.EUNAVAILABLE, msg: "busy", operator: true},
-		{name: "generic", fault: &providertest.Fault{Message: "something odd"}, code: core.EUNAVAILABLE, msg: "could not take"},
-		{name: "HTTP 500", fault: &providertest.Fault{Status: 500}, code: core.EUNAVAILABLE, temp: true},
-		{name: "HTTP 503", fault: &providertest.Fault{Status: 503, Garbage: true}, code: core.EUNAVAILABLE, temp: true},
-		{name: "HTTP 429", fault: &providertest.Fault{Status: 429, RetryAfter: 1}, code: core.EUNAVAILABLE, temp: true},
-		{name: "gateway timeout may have been accepted", fault: &providertest.Fault{Status: 504}, code: core.EUNAVAILABLE},
-		{name: "garbage with 200", fault: &providertest.Fault{Garbage: true}, code: core.EUNAVAILABLE},
-		{name: "connection dropped after sending", fault: &providertest.Fault{Drop: true, Accept: true}, code: core.EUNAVAILABLE},
-		{name: "timeout after sending", fault: &providertest.Fault{Delay: 5 * time.Second, Accept: true}, ctxLimit: 200 * time.Millisecond, code: core.EUNAVAILABLE},
+	tests := []wiretest.SubmitCase{
+		{Name: "unknown model", Model: "sora-2-text-to-video-stable", Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{Name: "model paused", Fault: &providertest.Fault{Message: providertest.ReasonModelPaused}, Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{Name: "content policy", Fault: &providertest.Fault{Message: providertest.ReasonContentPolicy}, Code: core.EINVALID, Msg: "rephrase"},
+		{Name: "no credits", Fault: &providertest.Fault{Message: providertest.ReasonNoCredits}, Code: core.EUNAVAILABLE, Msg: "busy", Operator: true},
+		{Name: "generic", Fault: &providertest.Fault{Message: "something odd"}, Code: core.EUNAVAILABLE, Msg: "could not take"},
+		{Name: "HTTP 500", Fault: &providertest.Fault{Status: 500}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "HTTP 503", Fault: &providertest.Fault{Status: 503, Garbage: true}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "HTTP 429", Fault: &providertest.Fault{Status: 429, RetryAfter: 1}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "gateway timeout may have been accepted", Fault: &providertest.Fault{Status: 504}, Code: core.EUNAVAILABLE},
+		{Name: "garbage with 200", Fault: &providertest.Fault{Garbage: true}, Code: core.EUNAVAILABLE},
+		{Name: "connection dropped after sending", Fault: &providertest.Fault{Drop: true, Accept: true}, Code: core.EUNAVAILABLE},
+		{Name: "timeout after sending", Fault: &providertest.Fault{Delay: 5 * time.Second, Accept: true}, CtxLimit: 200 * time.Millisecond, Code: core.EUNAVAILABLE},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cat := core.DefaultCatalog()
-			srv := providertest.New(providertest.Options{Key: key, Catalog: cat})
+		t.Run(tt.Name, func(t *testing.T) {
+			srv := providertest.New(providertest.Options{Key: key, Catalog: core.DefaultCatalog()})
 			defer srv.Close()
-			logs := &syncBuffer{}
+			logs := &wiretest.SyncBuffer{}
 			c := sorapro.New(srv.URL, core.Secret(key), sorapro.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 			m, r := normalize(t, core.Request{Prompt: "a cat"})
-			if tt.model != "" {
-				cp := *m
-				cp.ID = tt.model
-				m = &cp
-			}
-			if tt.fault != nil {
-				srv.FailCreates(1, *tt.fault)
-			}
-			ctx := t.Context()
-			if tt.ctxLimit > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.ctxLimit)
-				defer cancel()
-			}
-			id, err := c.Submit(ctx, m, r)
-			if err == nil {
-				t.Fatalf("Submit = %q, nil", id)
-			}
-			if got := core.ErrorCode(err); got != tt.code {
-				t.Errorf("code %s, want %s: %v", got, tt.code, err)
-			}
-			if got := core.IsTemporary(err); got != tt.temp {
-				t.Errorf("temporary %v, want %v: %v", got, tt.temp, err)
-			}
-			if !strings.Contains(core.ErrorMessage(err), tt.msg) {
-				t.Errorf("message %q lacks %q", core.ErrorMessage(err), tt.msg)
-			}
-			if got := strings.Contains(logs.String(), "operator"); got != tt.operator {
-				t.Errorf("operator warning logged %v, want %v: %s", got, tt.operator, logs)
-			}
-			if strings.Contains(err.Error(), key) || strings.Contains(logs.String(), key) {
-				t.Error("the key leaked")
-			}
+			wiretest.SubmitFails(t, srv, c, logs, key, m, r, tt)
 		})
 	}
 }
 
 func TestSubmitBadKey(t *testing.T) {
 	srv, _, _ := setup(t)
-	logs := &syncBuffer{}
+	logs := &wiretest.SyncBuffer{}
 	c := sorapro.New(srv.URL, core.Secret("wrong"), sorapro.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	m, r := normalize(t, core.Request{Prompt: "a cat"})
 	_, err := c.Submit(t.Context(), m, r)
@@ -383,7 +271,7 @@ func TestStatusTransientErrors(t *testing.T) {
 			t.Errorf("fault %+v: err %v is not temporary", f, err)
 		}
 	}
-	if st, _ := waitEnd(t, c, m, id); st.State != core.TaskDone {
+	if st, _ := wiretest.WaitEnd(t, c, m, id); st.State != core.TaskDone {
 		t.Errorf("after the faults: %+v", st)
 	}
 }
@@ -406,7 +294,7 @@ func TestTaskFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, _ := waitEnd(t, c, m, id)
+			st, _ := wiretest.WaitEnd(t, c, m, id)
 			if st.State != core.TaskFailed || st.Err == nil || st.Err.Code != tt.code || !strings.Contains(st.Err.Message, tt.msg) {
 				t.Errorf("status %+v (Err %v)", st, st.Err)
 			}
@@ -421,7 +309,7 @@ func TestBalance(t *testing.T) {
 	if err != nil || got != 42.5 {
 		t.Fatalf("Balance = %v, %v", got, err)
 	}
-	_, body := lastBody(t, srv, "/api/get-user-credits")
+	_, body := wiretest.LastBody(t, srv, "/api/get-user-credits")
 	if body == nil || len(body) != 0 {
 		t.Errorf("balance body = %#v, want {}", body)
 	}
@@ -434,7 +322,7 @@ func TestKeyNeverInErrors(t *testing.T) {
 		io.WriteString(w, `{"code":1,"message":"bad header `+r.Header.Get("Authorization")+`"}`)
 	}))
 	defer echo.Close()
-	logs := &syncBuffer{}
+	logs := &wiretest.SyncBuffer{}
 	c := sorapro.New(echo.URL, core.Secret(key), sorapro.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	m, r := normalize(t, core.Request{Prompt: "a cat"})
 	_, err1 := c.Submit(t.Context(), m, r)

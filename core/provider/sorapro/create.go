@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // createBody is the create call's JSON (seed 000). Field names are the wire's.
@@ -78,23 +79,7 @@ func newCreateBody(m *core.Model, r *core.Request) createBody {
 // certainly did not take the task (no connection, or 5xx/429 answered).
 func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (string, error) {
 	status, reply, err := c.post(ctx, createPath, newCreateBody(m, r))
-	if err != nil && status == 0 {
-		ce := core.Errorf(core.EUNAVAILABLE, "%s", msgBusy)
-		if notSent(err) {
-			return "", core.Temporary(fmt.Errorf("sorapro: create: %w: %w", ce, err))
-		}
-		// The request may have reached the provider: never resend it.
-		return "", fmt.Errorf("sorapro: create, outcome unknown: %w: %w", ce, err)
-	}
-	if err != nil && !retryStatus(status) {
-		return "", fmt.Errorf("sorapro: create: %w: %w", core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), err)
-	}
-	id, err := parseCreate(status, reply)
-	if err != nil {
-		c.warnOperator("create", err)
-		return "", err
-	}
-	return id, nil
+	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), parseCreate)
 }
 
 // parseCreate reads a create reply.
@@ -102,7 +87,7 @@ func parseCreate(status int, body []byte) (string, error) {
 	var env envelope
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
-	case retryStatus(status):
+	case wire.RetryStatus(status):
 		return "", core.Temporary(fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), false))
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden:
 		detail := string(body)
@@ -117,9 +102,9 @@ func parseCreate(status int, body []byte) (string, error) {
 		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
 	case status < 200 || status > 299 || !env.ok():
 		msg := env.text()
-		detail := fmt.Sprintf("code %s: %s", looseStr(env.Code), msg)
-		if code, _ := looseNum(env.Code); code == http.StatusTooManyRequests ||
-			hasAny(strings.ToLower(msg), "rate limit", "too many", "concurren", "too frequent") {
+		detail := fmt.Sprintf("code %s: %s", wire.Str(env.Code), msg)
+		if code, _ := wire.Num(env.Code); code == http.StatusTooManyRequests ||
+			wire.HasAny(strings.ToLower(msg), "rate limit", "too many", "concurren", "too frequent") {
 			// An explicit refusal for load (the documented limit is 20
 			// tasks at once): the task was not taken, so it may be retried.
 			return "", core.Temporary(fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), false))
@@ -132,11 +117,11 @@ func parseCreate(status int, body []byte) (string, error) {
 		ID      json.RawMessage `json:"id"`
 		TaskID2 json.RawMessage `json:"task_id"`
 	}
-	if absent(env.Data) || json.Unmarshal(env.Data, &data) != nil {
+	if wire.Absent(env.Data) || json.Unmarshal(env.Data, &data) != nil {
 		return "", fail(status, "no data in reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
 	}
 	for _, raw := range []json.RawMessage{data.TaskID, data.ID, data.TaskID2} {
-		if id := strings.TrimSpace(looseStr(raw)); id != "" {
+		if id := strings.TrimSpace(wire.Str(raw)); id != "" {
 			return id, nil
 		}
 	}

@@ -1,11 +1,10 @@
 package sorapro
 
 import (
-	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // User-safe messages (the core shows them as they are).
@@ -18,23 +17,9 @@ const (
 	msgUnreachable = "The video service is not answering right now."
 )
 
-// providerError is a failure the provider reported: Err is what the user
-// may see, detail the provider's own words for the logs.
-type providerError struct {
-	err      *core.Error
-	status   int // HTTP status, 0 when there was no answer
-	detail   string
-	operator bool // the operator must act (key, account credit)
-}
-
-func (e *providerError) Error() string {
-	return fmt.Sprintf("sorapro: %s (HTTP %d: %s)", e.err.Code, e.status, e.detail)
-}
-
-func (e *providerError) Unwrap() error { return e.err }
-
-func fail(status int, detail string, ce *core.Error, operator bool) *providerError {
-	return &providerError{err: ce, status: status, detail: clip(detail), operator: operator}
+// fail returns a failure the provider reported (see wire.Failure).
+func fail(status int, detail string, ce *core.Error, operator bool) *wire.Failure {
+	return wire.Fail("sorapro", status, detail, ce, operator)
 }
 
 // classify maps the provider's words to a user-safe error; generic is the
@@ -44,38 +29,16 @@ func fail(status int, detail string, ce *core.Error, operator bool) *providerErr
 func classify(msg, generic string, account bool) (ce *core.Error, operator bool) {
 	m := strings.ToLower(msg)
 	switch {
-	case hasAny(m, "content polic", "moderation", "moderated", "violat", "inappropriate", "nsfw",
+	case wire.HasAny(m, "content polic", "moderation", "moderated", "violat", "inappropriate", "nsfw",
 		"sensitive", "prohibited", "unsafe", "safety", "flagged"):
 		return core.Errorf(core.EINVALID, msgPolicy), false
-	case account && hasAny(m, "insufficient", "credit", "balance", "quota", "top up", "recharge", "payment",
+	case account && wire.HasAny(m, "insufficient", "credit", "balance", "quota", "top up", "recharge", "payment",
 		"api key", "apikey", "unauthorized", "invalid token", "authentication"):
 		return core.Errorf(core.EUNAVAILABLE, msgBusy), true
-	case hasAny(m, "paused", "suspended", "maintenance", "offline", "deprecated", "retired", "disabled"),
-		strings.Contains(m, "model") && hasAny(m, "unknown", "not support", "unsupported", "not found",
+	case wire.HasAny(m, "paused", "suspended", "maintenance", "offline", "deprecated", "retired", "disabled"),
+		strings.Contains(m, "model") && wire.HasAny(m, "unknown", "not support", "unsupported", "not found",
 			"not exist", "invalid", "unavailable", "not available"):
 		return core.Errorf(core.EUNAVAILABLE, msgModel), false
 	}
 	return core.Errorf(core.EUNAVAILABLE, "%s", generic), false
-}
-
-func hasAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// clip keeps log details short and on one line.
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		i := 300
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i] + "…"
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // Status asks how a task is doing. Timeouts, 5xx, 429, unreadable replies
@@ -17,12 +18,11 @@ import (
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
 	status, reply, err := c.post(ctx, statusPath, map[string]string{"taskId": taskID})
 	if err != nil {
-		return unknown, core.Temporary(fmt.Errorf("sorapro: status %s: %w: %w", taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err))
+		return unknown, c.conn.Unreachable("status "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err)
 	}
-	st, err := parseStatus(status, reply, c.log)
+	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
-		c.warnOperator("status", err)
-		return unknown, fmt.Errorf("sorapro: status %s: %w", taskID, err)
+		return unknown, c.conn.Refused("status", "status "+taskID, err)
 	}
 	return st, nil
 }
@@ -45,7 +45,7 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 	var env envelope
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
-	case transient(status):
+	case wire.Transient(status):
 		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden:
 		return unknown, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
@@ -54,7 +54,7 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 	case jsonErr != nil:
 		return unknown, core.Temporary(fail(status, "unreadable reply: "+string(body), unavailable, false))
 	case !env.ok():
-		return unknown, core.Temporary(fail(status, fmt.Sprintf("code %s: %s", looseStr(env.Code), env.text()), unavailable, false))
+		return unknown, core.Temporary(fail(status, fmt.Sprintf("code %s: %s", wire.Str(env.Code), env.text()), unavailable, false))
 	}
 	var d struct {
 		Status        json.RawMessage `json:"status"`
@@ -64,41 +64,41 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 		FailureReason json.RawMessage `json:"failure_reason"`
 		ErrorMessage  json.RawMessage `json:"error_message"`
 	}
-	if absent(env.Data) || json.Unmarshal(env.Data, &d) != nil {
+	if wire.Absent(env.Data) || json.Unmarshal(env.Data, &d) != nil {
 		return unknown, core.Temporary(fail(status, "no data in reply: "+string(body), unavailable, false))
 	}
 	st := core.TaskStatus{Progress: -1}
-	word := strings.ToLower(strings.TrimSpace(looseStr(d.Status)))
+	word := strings.ToLower(strings.TrimSpace(wire.Str(d.Status)))
 	state, known := statusWords[word]
 	if !known {
-		log.Warn("sorapro: unexpected task status; treating it as running", "status", clip(word))
+		log.Warn("sorapro: unexpected task status; treating it as running", "status", wire.Clip(word))
 		state = core.TaskRunning
 	}
 	st.State = state
-	if p, ok := looseNum(d.Progress); ok {
+	if p, ok := wire.Num(d.Progress); ok {
 		st.Progress = min(max(p, 0), 100)
 	}
 	switch state {
 	case core.TaskDone:
 		st.Progress = 100
-		st.VideoURL = cleanURL(looseStr(d.ResultURL))
+		st.VideoURL = wire.CleanURL(wire.Str(d.ResultURL))
 		if st.VideoURL == "" {
 			var urls []json.RawMessage
 			if json.Unmarshal(d.ResultURLs, &urls) == nil {
 				for _, u := range urls {
-					if st.VideoURL = cleanURL(looseStr(u)); st.VideoURL != "" {
+					if st.VideoURL = wire.CleanURL(wire.Str(u)); st.VideoURL != "" {
 						break
 					}
 				}
 			}
 		}
 	case core.TaskFailed:
-		reason := strings.TrimSpace(looseText(d.FailureReason))
+		reason := strings.TrimSpace(wire.Text(d.FailureReason))
 		if reason == "" {
-			reason = strings.TrimSpace(looseText(d.ErrorMessage))
+			reason = strings.TrimSpace(wire.Text(d.ErrorMessage))
 		}
 		st.Err, _ = classify(reason, msgFailed, false)
-		log.Info("sorapro: task failed", "reason", clip(reason), "code", st.Err.Code)
+		log.Info("sorapro: task failed", "reason", wire.Clip(reason), "code", st.Err.Code)
 	}
 	return st, nil
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"image"
-	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,28 +14,12 @@ import (
 	"time"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire/wiretest"
 	"sorabot/core/provider/providertest"
 	"sorabot/core/provider/videocreate"
 )
 
 const key = "sk-vc-test-fedcba9876543210"
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // media is a MediaHost that records what it published.
 type media struct {
@@ -58,66 +40,18 @@ func (m *media) Publish(ctx context.Context, data []byte, ct string, ttl time.Du
 	return "https://bot.example.com/media/abc" + string(rune('0'+len(m.calls))), nil
 }
 
-func setup(t *testing.T, opts ...videocreate.Option) (*providertest.Server, *videocreate.Client, *syncBuffer) {
+func setup(t *testing.T, opts ...videocreate.Option) (*providertest.Server, *videocreate.Client, *wiretest.SyncBuffer) {
 	t.Helper()
 	srv := providertest.New(providertest.Options{Key: key, Duration: 300 * time.Millisecond})
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &wiretest.SyncBuffer{}
 	opts = append([]videocreate.Option{videocreate.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
 	return srv, videocreate.New(srv.URL, core.Secret(key), opts...), logs
 }
 
-func pngBytes(t *testing.T) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 2, 2))); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func normalize(t *testing.T, r core.Request) (*core.Model, *core.Request) {
 	t.Helper()
-	q, err := core.DefaultCatalog().Normalize(core.ProtocolVideoCreate, &r)
-	if err != nil {
-		t.Fatalf("Normalize: %v", err)
-	}
-	return q.Model, &r
-}
-
-func last(t *testing.T, srv *providertest.Server, path string) (providertest.Request, map[string]any) {
-	t.Helper()
-	reqs := srv.Requests()
-	for i := len(reqs) - 1; i >= 0; i-- {
-		if reqs[i].Path == path {
-			m, _ := reqs[i].Body.(map[string]any)
-			return reqs[i], m
-		}
-	}
-	t.Fatalf("no request to %s", path)
-	return providertest.Request{}, nil
-}
-
-func waitEnd(t *testing.T, c *videocreate.Client, m *core.Model, id string) (core.TaskStatus, []float64) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	var seen []float64
-	for {
-		st, err := c.Status(ctx, m, id)
-		if err != nil {
-			t.Fatalf("Status: %v", err)
-		}
-		seen = append(seen, st.Progress)
-		if st.State == core.TaskDone || st.State == core.TaskFailed {
-			return st, seen
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("task %s did not end: last %+v", id, st)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return wiretest.Normalize(t, core.ProtocolVideoCreate, r)
 }
 
 func TestEndToEnd(t *testing.T) {
@@ -131,7 +65,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
-	req, body := last(t, srv, "/v1/video/create")
+	req, body := wiretest.LastBody(t, srv, "/v1/video/create")
 	for h, want := range map[string]string{"Authorization": "Bearer " + key, "Accept": "application/json", "Content-Type": "application/json"} {
 		if got := req.Header.Get(h); got != want {
 			t.Errorf("%s = %q, want %q", h, got, want)
@@ -155,14 +89,14 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	st, seen := waitEnd(t, c, m, id)
+	st, seen := wiretest.WaitEnd(t, c, m, id)
 	if st.State != core.TaskDone || !strings.HasPrefix(st.VideoURL, srv.URL+"/files/") {
 		t.Fatalf("final %+v", st)
 	}
 	if len(seen) < 2 {
 		t.Errorf("progress seen %v", seen)
 	}
-	q, _ := last(t, srv, "/v1/video/query")
+	q, _ := wiretest.LastBody(t, srv, "/v1/video/query")
 	if q.Method != http.MethodGet || q.Query.Get("id") != id || !strings.Contains(q.RawQuery, "%3A") {
 		t.Errorf("query %s ?%s, want id %q URL-encoded", q.Method, q.RawQuery, id)
 	}
@@ -184,14 +118,14 @@ func TestWatermarkAlwaysTrue(t *testing.T) {
 		if _, err := c.Submit(t.Context(), m, r); err != nil {
 			t.Fatal(err)
 		}
-		if _, body := last(t, srv, "/v1/video/create"); body["watermark"] != true || body["private"] != false || body["size"] != "small" || body["duration"] != float64(10) {
+		if _, body := wiretest.LastBody(t, srv, "/v1/video/create"); body["watermark"] != true || body["private"] != false || body["size"] != "small" || body["duration"] != float64(10) {
 			t.Errorf("Watermark %v: body %v", wm, body)
 		}
 	}
 }
 
 func TestImages(t *testing.T) {
-	pic := pngBytes(t)
+	pic := wiretest.PNG(t)
 	tgURL := "https://api.telegram.org/file/bot123:SECRET/photos/x.png"
 
 	t.Run("public URLs are passed as they are", func(t *testing.T) {
@@ -203,7 +137,7 @@ func TestImages(t *testing.T) {
 		if _, err := c.Submit(t.Context(), m, r); err != nil {
 			t.Fatal(err)
 		}
-		_, body := last(t, srv, "/v1/video/create")
+		_, body := wiretest.LastBody(t, srv, "/v1/video/create")
 		if imgs, _ := body["images"].([]any); len(imgs) != 1 || imgs[0] != "https://example.com/a.png" {
 			t.Errorf("images = %#v", body["images"])
 		}
@@ -241,7 +175,7 @@ func TestImages(t *testing.T) {
 		if _, err := c.Submit(t.Context(), m, r); err != nil {
 			t.Fatal(err)
 		}
-		req, body := last(t, srv, "/v1/video/create")
+		req, body := wiretest.LastBody(t, srv, "/v1/video/create")
 		imgs, _ := body["images"].([]any)
 		if len(imgs) != 3 || imgs[0] != "https://bot.example.com/media/abc1" || imgs[1] != "https://bot.example.com/media/abc2" || imgs[2] != "https://example.com/b.png" {
 			t.Errorf("images = %#v", body["images"])
@@ -268,67 +202,26 @@ func TestImages(t *testing.T) {
 }
 
 func TestSubmitFailures(t *testing.T) {
-	tests := []struct {
-		name     string
-		fault    *providertest.Fault
-		model    string
-		ctxLimit time.Duration
-		code     string
-		temp     bool
-		msg      string
-		operator bool
-	}{
-		{name: "unknown model", model: "veo-3.1", code: core.EUNAVAILABLE, msg: "model is unavailable"},
-		{name: "no channel for the model, as a 503", fault: &providertest.Fault{Status: 503, Code: "model_not_found", Message: "no available channel for model sora-2"}, code: core.EUNAVAILABLE, msg: "model is unavailable"},
-		{name: "content policy", fault: &providertest.Fault{Status: 400, Code: "content_policy_violation", Message: providertest.ReasonContentPolicy}, code: core.EINVALID, msg: "rephrase"},
-		{name: "no quota 403", fault: &providertest.Fault{Status: 403, Code: "insufficient_user_quota", Message: "user quota is not enough"}, code: core.EUNAVAILABLE, msg: "busy", operator: true},
-		{name: "no quota 402", fault: &providertest.Fault{Status: 402, Message: "payment required"}, code: core.EUNAVAILABLE, msg: "busy", operator: true},
-		{name: "rate limited", fault: &providertest.Fault{Status: 429, RetryAfter: 1, Message: "rate limit"}, code: core.EUNAVAILABLE, temp: true},
-		{name: "HTTP 500", fault: &providertest.Fault{Status: 500}, code: core.EUNAVAILABLE, temp: true},
-		{name: "HTTP 502 garbage", fault: &providertest.Fault{Status: 502, Garbage: true}, code: core.EUNAVAILABLE, temp: true},
-		{name: "gateway timeout may have been accepted", fault: &providertest.Fault{Status: 504}, code: core.EUNAVAILABLE},
-		{name: "garbage with 200", fault: &providertest.Fault{Garbage: true}, code: core.EUNAVAILABLE},
-		{name: "connection dropped after sending", fault: &providertest.Fault{Drop: true, Accept: true}, code: core.EUNAVAILABLE},
-		{name: "timeout after sending", fault: &providertest.Fault{Delay: 5 * time.Second, Accept: true}, ctxLimit: 200 * time.Millisecond, code: core.EUNAVAILABLE},
+	tests := []wiretest.SubmitCase{
+		{Name: "unknown model", Model: "veo-3.1", Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{Name: "no channel for the model, as a 503", Fault: &providertest.Fault{Status: 503, Code: "model_not_found", Message: "no available channel for model sora-2"}, Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{Name: "content policy", Fault: &providertest.Fault{Status: 400, Code: "content_policy_violation", Message: providertest.ReasonContentPolicy}, Code: core.EINVALID, Msg: "rephrase"},
+		{Name: "no quota 403", Fault: &providertest.Fault{Status: 403, Code: "insufficient_user_quota", Message: "user quota is not enough"}, Code: core.EUNAVAILABLE, Msg: "busy", Operator: true},
+		{Name: "no quota 402", Fault: &providertest.Fault{Status: 402, Message: "payment required"}, Code: core.EUNAVAILABLE, Msg: "busy", Operator: true},
+		{Name: "rate limited", Fault: &providertest.Fault{Status: 429, RetryAfter: 1, Message: "rate limit"}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "HTTP 500", Fault: &providertest.Fault{Status: 500}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "HTTP 502 garbage", Fault: &providertest.Fault{Status: 502, Garbage: true}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "gateway timeout may have been accepted", Fault: &providertest.Fault{Status: 504}, Code: core.EUNAVAILABLE},
+		{Name: "garbage with 200", Fault: &providertest.Fault{Garbage: true}, Code: core.EUNAVAILABLE},
+		{Name: "connection dropped after sending", Fault: &providertest.Fault{Drop: true, Accept: true}, Code: core.EUNAVAILABLE},
+		{Name: "timeout after sending", Fault: &providertest.Fault{Delay: 5 * time.Second, Accept: true}, CtxLimit: 200 * time.Millisecond, Code: core.EUNAVAILABLE},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.Name, func(t *testing.T) {
 			srv, c, logs := setup(t)
 			m, r := normalize(t, core.Request{Prompt: "a cat"})
-			if tt.model != "" {
-				cp := *m
-				cp.ID = tt.model
-				m = &cp
-			}
-			if tt.fault != nil {
-				srv.FailCreates(1, *tt.fault)
-			}
-			ctx := t.Context()
-			if tt.ctxLimit > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.ctxLimit)
-				defer cancel()
-			}
-			id, err := c.Submit(ctx, m, r)
-			if err == nil {
-				t.Fatalf("Submit = %q, nil", id)
-			}
-			if got := core.ErrorCode(err); got != tt.code {
-				t.Errorf("code %s, want %s: %v", got, tt.code, err)
-			}
-			if got := core.IsTemporary(err); got != tt.temp {
-				t.Errorf("temporary %v, want %v: %v", got, tt.temp, err)
-			}
-			if !strings.Contains(core.ErrorMessage(err), tt.msg) {
-				t.Errorf("message %q lacks %q", core.ErrorMessage(err), tt.msg)
-			}
-			if got := strings.Contains(logs.String(), "operator"); got != tt.operator {
-				t.Errorf("operator warning %v, want %v: %s", got, tt.operator, logs)
-			}
-			if strings.Contains(err.Error(), key) || strings.Contains(logs.String(), key) {
-				t.Error("the key leaked")
-			}
-			if tt.fault != nil && tt.fault.Accept && len(srv.Tasks()) != 1 {
+			wiretest.SubmitFails(t, srv, c, logs, key, m, r, tt)
+			if tt.Fault != nil && tt.Fault.Accept && len(srv.Tasks()) != 1 {
 				t.Errorf("the emulator holds %d tasks, want the accepted one", len(srv.Tasks()))
 			}
 		})
@@ -337,7 +230,7 @@ func TestSubmitFailures(t *testing.T) {
 
 func TestBadKey(t *testing.T) {
 	srv, _, _ := setup(t)
-	logs := &syncBuffer{}
+	logs := &wiretest.SyncBuffer{}
 	c := videocreate.New(srv.URL, core.Secret("wrong"), videocreate.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	m, r := normalize(t, core.Request{Prompt: "a cat"})
 	_, err := c.Submit(t.Context(), m, r)
@@ -388,7 +281,7 @@ func TestStatusTransientErrors(t *testing.T) {
 			t.Errorf("fault %+v: %v is not temporary", f, err)
 		}
 	}
-	if st, _ := waitEnd(t, c, m, id); st.State != core.TaskDone {
+	if st, _ := wiretest.WaitEnd(t, c, m, id); st.State != core.TaskDone {
 		t.Errorf("after the faults: %+v", st)
 	}
 	if _, err := c.Status(t.Context(), m, "sora-2:task_unknown"); err == nil || core.IsTemporary(err) {
@@ -409,7 +302,7 @@ func TestTaskFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv.FailTask(id, tt.reason)
-			st, _ := waitEnd(t, c, m, id)
+			st, _ := wiretest.WaitEnd(t, c, m, id)
 			if st.State != core.TaskFailed || st.Err == nil || st.Err.Code != tt.code {
 				t.Errorf("status %+v (Err %v)", st, st.Err)
 			}
@@ -423,7 +316,7 @@ func TestKeyNeverInErrors(t *testing.T) {
 		io.WriteString(w, `{"error":{"message":"bad header `+r.Header.Get("Authorization")+`","type":"x","code":"y"}}`)
 	}))
 	defer echo.Close()
-	logs := &syncBuffer{}
+	logs := &wiretest.SyncBuffer{}
 	c := videocreate.New(echo.URL, core.Secret(key), videocreate.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	m, r := normalize(t, core.Request{Prompt: "a cat"})
 	_, err1 := c.Submit(t.Context(), m, r)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // mediaTTL is how long a published image stays fetchable: the gateway
@@ -127,32 +128,16 @@ func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (st
 	if err != nil {
 		return "", err
 	}
-	status, reply, err := c.do(ctx, http.MethodPost, createPath, newCreateBody(m, r, images))
-	if err != nil && status == 0 {
-		ce := core.Errorf(core.EUNAVAILABLE, "%s", msgBusy)
-		if notSent(err) {
-			return "", core.Temporary(fmt.Errorf("videocreate: create: %w: %w", ce, err))
-		}
-		// The request may have reached the gateway: never resend it.
-		return "", fmt.Errorf("videocreate: create, outcome unknown: %w: %w", ce, err)
-	}
-	if err != nil && !retryStatus(status) {
-		return "", fmt.Errorf("videocreate: create: %w: %w", core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), err)
-	}
-	id, err := parseCreate(status, reply)
-	if err != nil {
-		c.warnOperator("create", err)
-		return "", err
-	}
-	return id, nil
+	status, reply, err := c.conn.Do(ctx, http.MethodPost, createPath, newCreateBody(m, r, images))
+	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), parseCreate)
 }
 
 // parseCreate reads a create reply.
 func parseCreate(status int, body []byte) (string, error) {
 	if status < 200 || status > 299 {
 		pe := classifyCall(status, readAPIError(body), body)
-		if pe.err.Code == core.EUNAVAILABLE && !pe.operator && pe.err.Message != msgModel && retryStatus(status) {
-			pe.err = core.Errorf(core.EUNAVAILABLE, "%s", msgBusy)
+		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != msgModel && wire.RetryStatus(status) {
+			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", msgBusy)
 			return "", core.Temporary(pe)
 		}
 		return "", pe
@@ -166,15 +151,15 @@ func parseCreate(status int, body []byte) (string, error) {
 	if json.Unmarshal(body, &r) != nil {
 		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
 	}
-	word := strings.ToLower(strings.TrimSpace(looseStr(r.Status)))
-	id := strings.TrimSpace(looseStr(r.ID))
+	word := strings.ToLower(strings.TrimSpace(wire.Str(r.Status)))
+	id := strings.TrimSpace(wire.Str(r.ID))
 	if id == "" {
-		id = strings.TrimSpace(looseStr(r.TaskID))
+		id = strings.TrimSpace(wire.Str(r.TaskID))
 	}
 	if state, known := statusWords[word]; known && state == core.TaskFailed || id == "" {
 		pe := classifyCall(status, readAPIError(body), body)
-		if pe.err.Code == core.EUNAVAILABLE && !pe.operator && pe.err.Message != msgModel {
-			pe.err = core.Errorf(core.EUNAVAILABLE, "%s", msgCreate)
+		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != msgModel {
+			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", msgCreate)
 		}
 		return "", pe
 	}

@@ -2,12 +2,11 @@ package videocreate
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // User-safe messages (the core shows them as they are).
@@ -21,23 +20,9 @@ const (
 	msgNoPublicURL = "This bot cannot pass uploaded images to its video service yet: the operator must set SORABOT_PUBLIC_URL."
 )
 
-// providerError is a failure the gateway reported: err is what the user
-// may see, detail the gateway's own words for the logs.
-type providerError struct {
-	err      *core.Error
-	status   int // HTTP status
-	detail   string
-	operator bool // the operator must act (key, account quota)
-}
-
-func (e *providerError) Error() string {
-	return fmt.Sprintf("videocreate: %s (HTTP %d: %s)", e.err.Code, e.status, e.detail)
-}
-
-func (e *providerError) Unwrap() error { return e.err }
-
-func fail(status int, detail string, ce *core.Error, operator bool) *providerError {
-	return &providerError{err: ce, status: status, detail: clip(detail), operator: operator}
+// fail returns a failure the gateway reported (see wire.Failure).
+func fail(status int, detail string, ce *core.Error, operator bool) *wire.Failure {
+	return wire.Fail("videocreate", status, detail, ce, operator)
 }
 
 // apiError is the gateway's error, read from the OpenAI/new-api envelope
@@ -63,22 +48,22 @@ func readAPIError(body []byte) apiError {
 		Code    json.RawMessage `json:"code"`
 		Type    json.RawMessage `json:"type"`
 	}
-	if s := looseStr(env.Error); s != "" {
+	if s := wire.Str(env.Error); s != "" {
 		e.Message = s
-	} else if !absent(env.Error) && json.Unmarshal(env.Error, &inner) == nil {
-		e.Message, e.Code = looseText(inner.Message), looseStr(inner.Code)
+	} else if !wire.Absent(env.Error) && json.Unmarshal(env.Error, &inner) == nil {
+		e.Message, e.Code = wire.Text(inner.Message), wire.Str(inner.Code)
 		if e.Code == "" {
-			e.Code = looseStr(inner.Type)
+			e.Code = wire.Str(inner.Type)
 		}
 	}
 	if e.Message == "" {
-		e.Message = looseText(env.Message)
+		e.Message = wire.Text(env.Message)
 	}
 	if e.Message == "" {
-		e.Message = looseText(env.Msg)
+		e.Message = wire.Text(env.Msg)
 	}
 	if e.Code == "" {
-		e.Code = looseStr(env.Code)
+		e.Code = wire.Str(env.Code)
 	}
 	return e
 }
@@ -102,17 +87,17 @@ const (
 func kind(e apiError) int {
 	code, m := strings.ToLower(e.Code), strings.ToLower(e.Message)
 	switch {
-	case hasAny(code, "sensitive", "content_policy", "moderation", "safety"),
-		hasAny(m, "content polic", "moderation", "moderated", "violat", "inappropriate", "nsfw",
+	case wire.HasAny(code, "sensitive", "content_policy", "moderation", "safety"),
+		wire.HasAny(m, "content polic", "moderation", "moderated", "violat", "inappropriate", "nsfw",
 			"sensitive", "prohibited", "unsafe", "safety", "flagged"):
 		return kindPolicy
-	case hasAny(code, "model_not_found", "model_not_supported", "model_disabled"),
-		hasAny(m, "paused", "suspended", "maintenance", "deprecated", "retired", "no available channel"),
-		strings.Contains(m, "model") && hasAny(m, "unknown", "not support", "unsupported", "not found",
+	case wire.HasAny(code, "model_not_found", "model_not_supported", "model_disabled"),
+		wire.HasAny(m, "paused", "suspended", "maintenance", "deprecated", "retired", "no available channel"),
+		strings.Contains(m, "model") && wire.HasAny(m, "unknown", "not support", "unsupported", "not found",
 			"not exist", "invalid", "unavailable", "not available", "disabled"):
 		return kindModel
-	case hasAny(code, "quota", "insufficient", "invalid_api_key", "invalid_token", "unauthorized", "balance"),
-		hasAny(m, "insufficient", "quota", "balance", "credit", "top up", "recharge", "payment",
+	case wire.HasAny(code, "quota", "insufficient", "invalid_api_key", "invalid_token", "unauthorized", "balance"),
+		wire.HasAny(m, "insufficient", "quota", "balance", "credit", "top up", "recharge", "payment",
 			"api key", "invalid token", "unauthorized", "令牌", "额度", "余额"):
 		return kindAccount
 	}
@@ -120,7 +105,7 @@ func kind(e apiError) int {
 }
 
 // classifyCall maps a failed create (or query) answer to an error.
-func classifyCall(status int, e apiError, body []byte) *providerError {
+func classifyCall(status int, e apiError, body []byte) *wire.Failure {
 	detail := e.String()
 	if detail == "" {
 		detail = string(body)
@@ -132,8 +117,8 @@ func classifyCall(status int, e apiError, body []byte) *providerError {
 	case k == kindModel:
 		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgModel), false)
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden,
-		k == kindAccount && !retryStatus(status),
-		k == kindAccount && hasAny(strings.ToLower(e.Code), "quota", "insufficient"):
+		k == kindAccount && !wire.RetryStatus(status),
+		k == kindAccount && wire.HasAny(strings.ToLower(e.Code), "quota", "insufficient"):
 		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
 	}
 	return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
@@ -148,26 +133,4 @@ func taskFailure(e apiError) *core.Error {
 		return core.Errorf(core.EUNAVAILABLE, "%s", msgModel)
 	}
 	return core.Errorf(core.EUNAVAILABLE, "%s", msgFailed)
-}
-
-func hasAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// clip keeps log details short and on one line.
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		i := 300
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i] + "…"
-	}
-	return s
 }

@@ -1,196 +1,88 @@
 package videocreate
 
 import (
-	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire/wiretest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
-
-func readTestdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // covered lists every testdata file a table below reads.
 var covered = map[string]bool{}
 
 func TestParseCreate(t *testing.T) {
-	tests := []struct {
-		file     string
-		status   int
-		id       string
-		code     string // core error code; "" = success
-		temp     bool
-		operator bool
-		msg      string
-	}{
-		{file: "create_ok.json", status: 200, id: "sora-2:task_01k9009g8ef1esae6388chgcpx"},
-		{file: "create_ok_task_id.json", status: 200, id: "sora-2-pro:task_01k9009g8ef1esae6388chgcpy"},
-		{file: "create_status_error.json", status: 200, code: core.EINVALID, msg: "rephrase"},
-		{file: "create_status_error_generic.json", status: 200, code: core.EUNAVAILABLE, msg: "could not take"},
-		{file: "create_no_id.json", status: 200, code: core.EUNAVAILABLE, msg: "could not take"},
-		{file: "create_garbage.json", status: 200, code: core.EUNAVAILABLE, msg: "could not take"},
-		{file: "create_garbage.json", status: 502, code: core.EUNAVAILABLE, temp: true, msg: "busy"},
-		{file: "create_garbage.json", status: 504, code: core.EUNAVAILABLE, msg: "could not take"},
-		{file: "error_quota.json", status: 403, code: core.EUNAVAILABLE, operator: true, msg: "busy"},
-		{file: "error_quota.json", status: 402, code: core.EUNAVAILABLE, operator: true, msg: "busy"},
-		{file: "error_quota.json", status: 429, code: core.EUNAVAILABLE, operator: true, msg: "busy"},
-		{file: "error_invalid_key.json", status: 401, code: core.EUNAVAILABLE, operator: true, msg: "busy"},
-		{file: "error_rate_limit.json", status: 429, code: core.EUNAVAILABLE, temp: true, msg: "busy"},
-		{file: "error_policy.json", status: 400, code: core.EINVALID, msg: "rephrase"},
-		{file: "error_model.json", status: 400, code: core.EUNAVAILABLE, msg: "model is unavailable"},
-		{file: "error_model.json", status: 503, code: core.EUNAVAILABLE, msg: "model is unavailable"},
-		{file: "error_upstream.json", status: 500, code: core.EUNAVAILABLE, temp: true, msg: "busy"},
-		{file: "error_flat.json", status: 400, code: core.EUNAVAILABLE, msg: "could not take"},
-	}
-	for _, tt := range tests {
-		covered[tt.file] = true
-		t.Run(tt.file, func(t *testing.T) {
-			id, err := parseCreate(tt.status, readTestdata(t, tt.file))
-			if tt.code == "" {
-				if err != nil || id != tt.id {
-					t.Fatalf("parseCreate = %q, %v; want %q", id, err, tt.id)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("parseCreate = %q, nil; want a %s error", id, tt.code)
-			}
-			if got := core.ErrorCode(err); got != tt.code {
-				t.Errorf("code %s, want %s (%v)", got, tt.code, err)
-			}
-			if got := core.IsTemporary(err); got != tt.temp {
-				t.Errorf("temporary %v, want %v (%v)", got, tt.temp, err)
-			}
-			var pe *providerError
-			if !errors.As(err, &pe) || pe.operator != tt.operator {
-				t.Errorf("operator %v, want %v (%v)", pe != nil && pe.operator, tt.operator, err)
-			}
-			if !strings.Contains(core.ErrorMessage(err), tt.msg) {
-				t.Errorf("message %q lacks %q", core.ErrorMessage(err), tt.msg)
-			}
-		})
-	}
+	wiretest.RunCreate(t, covered, []wiretest.CreateCase{
+		{File: "create_ok.json", Status: 200, ID: "sora-2:task_01k9009g8ef1esae6388chgcpx"},
+		{File: "create_ok_task_id.json", Status: 200, ID: "sora-2-pro:task_01k9009g8ef1esae6388chgcpy"},
+		{File: "create_status_error.json", Status: 200, Code: core.EINVALID, Msg: "rephrase"},
+		{File: "create_status_error_generic.json", Status: 200, Code: core.EUNAVAILABLE, Msg: "could not take"},
+		{File: "create_no_id.json", Status: 200, Code: core.EUNAVAILABLE, Msg: "could not take"},
+		{File: "create_garbage.json", Status: 200, Code: core.EUNAVAILABLE, Msg: "could not take"},
+		{File: "create_garbage.json", Status: 502, Code: core.EUNAVAILABLE, Temp: true, Msg: "busy"},
+		{File: "create_garbage.json", Status: 504, Code: core.EUNAVAILABLE, Msg: "could not take"},
+		{File: "error_quota.json", Status: 403, Code: core.EUNAVAILABLE, Operator: true, Msg: "busy"},
+		{File: "error_quota.json", Status: 402, Code: core.EUNAVAILABLE, Operator: true, Msg: "busy"},
+		{File: "error_quota.json", Status: 429, Code: core.EUNAVAILABLE, Operator: true, Msg: "busy"},
+		{File: "error_invalid_key.json", Status: 401, Code: core.EUNAVAILABLE, Operator: true, Msg: "busy"},
+		{File: "error_rate_limit.json", Status: 429, Code: core.EUNAVAILABLE, Temp: true, Msg: "busy"},
+		{File: "error_policy.json", Status: 400, Code: core.EINVALID, Msg: "rephrase"},
+		{File: "error_model.json", Status: 400, Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{File: "error_model.json", Status: 503, Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{File: "error_upstream.json", Status: 500, Code: core.EUNAVAILABLE, Temp: true, Msg: "busy"},
+		{File: "error_flat.json", Status: 400, Code: core.EUNAVAILABLE, Msg: "could not take"},
+	}, parseCreate)
 }
 
 func TestParseStatus(t *testing.T) {
-	tests := []struct {
-		file     string
-		status   int
-		state    core.TaskState
-		progress float64
-		url      string
-		errCode  string
-		temp     bool // a Temporary error instead of a status
-		fail     bool // a lasting error
-	}{
-		{file: "query_pending.json", status: 200, state: core.TaskPending, progress: 0},
-		{file: "query_queued_pct.json", status: 200, state: core.TaskPending, progress: 42},
-		{file: "query_processing.json", status: 200, state: core.TaskRunning, progress: 57},
-		{file: "query_in_progress_string.json", status: 200, state: core.TaskRunning, progress: 73},
-		{file: "query_completed.json", status: 200, state: core.TaskDone, progress: 100, url: "https://cdn.example.com/video.mp4"},
-		{file: "query_completed_backticks.json", status: 200, state: core.TaskDone, progress: 100, url: "https://cdn.example.com/video.mp4"},
-		{file: "query_success.json", status: 200, state: core.TaskDone, progress: 100, url: "https://cdn.example.com/v2.mp4"},
-		{file: "query_succeeded_no_url.json", status: 200, state: core.TaskDone, progress: 100},
-		{file: "query_failed.json", status: 200, state: core.TaskFailed, progress: -1, errCode: core.EUNAVAILABLE},
-		{file: "query_failed_object.json", status: 200, state: core.TaskFailed, progress: -1, errCode: core.EINVALID},
-		{file: "query_error_word.json", status: 200, state: core.TaskFailed, progress: -1, errCode: core.EUNAVAILABLE},
-		{file: "query_cancelled.json", status: 200, state: core.TaskFailed, progress: -1, errCode: core.EUNAVAILABLE},
-		{file: "query_unknown_word.json", status: 200, state: core.TaskRunning, progress: 12},
-		{file: "query_odd_types.json", status: 200, state: core.TaskRunning, progress: -1},
-		{file: "query_garbage.json", status: 200, temp: true},
-		{file: "query_garbage.json", status: 502, temp: true},
-		{file: "error_rate_limit.json", status: 429, temp: true},
-		{file: "error_upstream.json", status: 504, temp: true},
-		{file: "error_upstream.json", status: 200, temp: true},
-		{file: "error_invalid_key.json", status: 401, fail: true},
-		{file: "error_flat.json", status: 404, fail: true},
-	}
-	for _, tt := range tests {
-		covered[tt.file] = true
-		t.Run(tt.file, func(t *testing.T) {
-			st, err := parseStatus(tt.status, readTestdata(t, tt.file), quiet)
-			if tt.temp || tt.fail {
-				if err == nil || core.IsTemporary(err) != tt.temp {
-					t.Fatalf("parseStatus = %+v, %v; want temporary=%v error", st, err, tt.temp)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("parseStatus: %v", err)
-			}
-			if st.State != tt.state || st.Progress != tt.progress || st.VideoURL != tt.url {
-				t.Errorf("got %v %v %q, want %v %v %q", st.State, st.Progress, st.VideoURL, tt.state, tt.progress, tt.url)
-			}
-			switch {
-			case tt.errCode == "" && st.Err != nil:
-				t.Errorf("Err = %v, want nil", st.Err)
-			case tt.errCode != "" && (st.Err == nil || st.Err.Code != tt.errCode):
-				t.Errorf("Err = %v, want code %s", st.Err, tt.errCode)
-			}
-		})
-	}
+	wiretest.RunStatus(t, covered, []wiretest.StatusCase{
+		{File: "query_pending.json", Status: 200, State: core.TaskPending, Progress: 0},
+		{File: "query_queued_pct.json", Status: 200, State: core.TaskPending, Progress: 42},
+		{File: "query_processing.json", Status: 200, State: core.TaskRunning, Progress: 57},
+		{File: "query_in_progress_string.json", Status: 200, State: core.TaskRunning, Progress: 73},
+		{File: "query_completed.json", Status: 200, State: core.TaskDone, Progress: 100, URL: "https://cdn.example.com/video.mp4"},
+		{File: "query_completed_backticks.json", Status: 200, State: core.TaskDone, Progress: 100, URL: "https://cdn.example.com/video.mp4"},
+		{File: "query_success.json", Status: 200, State: core.TaskDone, Progress: 100, URL: "https://cdn.example.com/v2.mp4"},
+		{File: "query_succeeded_no_url.json", Status: 200, State: core.TaskDone, Progress: 100},
+		{File: "query_failed.json", Status: 200, State: core.TaskFailed, Progress: -1, ErrCode: core.EUNAVAILABLE},
+		{File: "query_failed_object.json", Status: 200, State: core.TaskFailed, Progress: -1, ErrCode: core.EINVALID},
+		{File: "query_error_word.json", Status: 200, State: core.TaskFailed, Progress: -1, ErrCode: core.EUNAVAILABLE},
+		{File: "query_cancelled.json", Status: 200, State: core.TaskFailed, Progress: -1, ErrCode: core.EUNAVAILABLE},
+		{File: "query_unknown_word.json", Status: 200, State: core.TaskRunning, Progress: 12},
+		{File: "query_odd_types.json", Status: 200, State: core.TaskRunning, Progress: -1},
+		{File: "query_garbage.json", Status: 200, Temp: true},
+		{File: "query_garbage.json", Status: 502, Temp: true},
+		{File: "error_rate_limit.json", Status: 429, Temp: true},
+		{File: "error_upstream.json", Status: 504, Temp: true},
+		{File: "error_upstream.json", Status: 200, Temp: true},
+		{File: "error_invalid_key.json", Status: 401, Fail: true},
+		{File: "error_flat.json", Status: 404, Fail: true},
+	}, func(status int, body []byte) (core.TaskStatus, error) {
+		return parseStatus(status, body, quiet)
+	})
 }
 
 func TestEveryTestdataFileIsTested(t *testing.T) {
 	TestParseCreate(t)
 	TestParseStatus(t)
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if !covered[filepath.Base(f)] {
-			t.Errorf("%s is in no table", f)
-		}
-	}
+	wiretest.CheckCovered(t, covered)
 }
 
 func FuzzParseStatus(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.json")
-	for _, name := range files {
-		b, _ := os.ReadFile(name)
-		f.Add(200, b)
-	}
+	wiretest.Seed(f, "testdata/*.json", 200)
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		st, err := parseStatus(status, body, quiet)
-		if err != nil {
-			return
-		}
-		if st.Progress != -1 && (st.Progress < 0 || st.Progress > 100) {
-			t.Fatalf("progress %v out of range", st.Progress)
-		}
-		if st.State == core.TaskFailed && st.Err == nil {
-			t.Fatal("failed without Err")
+		if st, err := parseStatus(status, body, quiet); err == nil {
+			wiretest.CheckStatus(t, st)
 		}
 	})
 }
 
 func FuzzParseCreate(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.json")
-	for _, name := range files {
-		b, _ := os.ReadFile(name)
-		f.Add(200, b)
-		f.Add(400, b)
-	}
+	wiretest.Seed(f, "testdata/*.json", 200, 400)
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		id, err := parseCreate(status, body)
-		if (err == nil) == (id == "") {
-			t.Fatalf("parseCreate = %q, %v: want an id or an error", id, err)
-		}
-		if err != nil && core.ErrorCode(err) == core.EINTERNAL {
-			t.Fatalf("error without a user-safe code: %v", err)
-		}
+		wiretest.CheckCreate(t, id, err)
 	})
 }

@@ -3,27 +3,26 @@ package videocreate
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"sorabot/core"
+	"sorabot/core/provider/internal/wire"
 )
 
 // Status asks how a task is doing; taskID is the id the create call
 // returned. Timeouts, 5xx, 429 and unreadable replies are Temporary; a task
 // the gateway failed is a TaskStatus with State TaskFailed and a user-safe Err.
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
-	status, reply, err := c.do(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(taskID), nil)
+	status, reply, err := c.conn.Do(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(taskID), nil)
 	if err != nil {
-		return unknown, core.Temporary(fmt.Errorf("videocreate: query %s: %w: %w", taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err))
+		return unknown, c.conn.Unreachable("query "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err)
 	}
-	st, err := parseStatus(status, reply, c.log)
+	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
-		c.warnOperator("query", err)
-		return unknown, fmt.Errorf("videocreate: query %s: %w", taskID, err)
+		return unknown, c.conn.Refused("query", "query "+taskID, err)
 	}
 	return st, nil
 }
@@ -44,7 +43,7 @@ var statusWords = map[string]core.TaskState{
 func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, error) {
 	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable)
 	switch {
-	case transient(status):
+	case wire.Transient(status):
 		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
 	case status < 200 || status > 299:
 		e := readAPIError(body)
@@ -71,18 +70,18 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 	if json.Unmarshal(body, &r) != nil {
 		return unknown, core.Temporary(fail(status, "unreadable reply: "+string(body), unavailable, false))
 	}
-	word := strings.ToLower(strings.TrimSpace(looseStr(r.Status)))
-	if word == "" && !absent(r.Error) {
+	word := strings.ToLower(strings.TrimSpace(wire.Str(r.Status)))
+	if word == "" && !wire.Absent(r.Error) {
 		// An error envelope with HTTP 200: the gateway, not the task, failed.
 		return unknown, core.Temporary(fail(status, readAPIError(body).String(), unavailable, false))
 	}
 	state, known := statusWords[word]
 	if !known {
-		log.Warn("videocreate: unexpected task status; treating it as running", "status", clip(word))
+		log.Warn("videocreate: unexpected task status; treating it as running", "status", wire.Clip(word))
 		state = core.TaskRunning
 	}
 	st := core.TaskStatus{State: state, Progress: -1}
-	if p, ok := looseNum(r.Progress); ok {
+	if p, ok := wire.Num(r.Progress); ok {
 		st.Progress = p
 	} else if p, ok := pendingPct(r.Detail); ok {
 		st.Progress = p
@@ -93,16 +92,16 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 	switch state {
 	case core.TaskDone:
 		st.Progress = 100
-		st.VideoURL = cleanURL(looseStr(r.VideoURL))
+		st.VideoURL = wire.CleanURL(wire.Str(r.VideoURL))
 	case core.TaskFailed:
 		e := readAPIError(body)
 		for _, raw := range []json.RawMessage{r.FailRsn, r.FailureRs} {
 			if e.Message == "" {
-				e.Message = looseText(raw)
+				e.Message = wire.Text(raw)
 			}
 		}
 		st.Err = taskFailure(e)
-		log.Info("videocreate: task failed", "reason", clip(e.String()), "status", word, "code", st.Err.Code)
+		log.Info("videocreate: task failed", "reason", wire.Clip(e.String()), "status", word, "code", st.Err.Code)
 	}
 	return st, nil
 }
@@ -115,10 +114,10 @@ func pendingPct(detail json.RawMessage) (float64, bool) {
 			ProgressPct json.RawMessage `json:"progress_pct"`
 		} `json:"pending_info"`
 	}
-	if absent(detail) || json.Unmarshal(detail, &d) != nil {
+	if wire.Absent(detail) || json.Unmarshal(detail, &d) != nil {
 		return 0, false
 	}
-	p, ok := looseNum(d.PendingInfo.ProgressPct)
+	p, ok := wire.Num(d.PendingInfo.ProgressPct)
 	if !ok {
 		return 0, false
 	}

@@ -1,0 +1,160 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"sorabot/core"
+)
+
+// MinScrub is the shortest key scrubbed from replies.
+const MinScrub = 8
+
+// MaxReply caps how much of a reply is read.
+const MaxReply = 1 << 20
+
+// Conn is one provider deployment reached with one bearer key.
+type Conn struct {
+	Name string // the client's name, the prefix of its errors and logs
+	Base string // base URL, without a trailing slash
+	Key  core.Secret
+	HTTP *http.Client
+	Log  *slog.Logger
+}
+
+// NewConn returns a Conn to baseURL with the defaults: an HTTP client with a
+// 2-minute timeout (the caller's context bounds each call too) and a logger
+// that discards.
+func NewConn(name, baseURL string, key core.Secret) Conn {
+	return Conn{
+		Name: name,
+		Base: strings.TrimRight(baseURL, "/"),
+		Key:  key,
+		HTTP: &http.Client{Timeout: 2 * time.Minute},
+		Log:  slog.New(slog.DiscardHandler),
+	}
+}
+
+// Do sends a request (body, when not nil, as JSON) and returns the status
+// and the (capped) reply. The key is scrubbed from the reply, so no error
+// built from it can carry it.
+func (c *Conn) Do(ctx context.Context, method, pathQuery string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+pathQuery, rd)
+	if err != nil {
+		return 0, nil, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Key.Reveal())
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxReply))
+	// A key echoed back is scrubbed. Keys too short to be real are not:
+	// replacing a couple of letters would garble every reply.
+	if k := c.Key.Reveal(); len(k) >= MinScrub {
+		reply = bytes.ReplaceAll(reply, []byte(k), []byte("[redacted]"))
+	}
+	if err != nil {
+		return resp.StatusCode, reply, fmt.Errorf("read reply (HTTP %d): %w", resp.StatusCode, err)
+	}
+	return resp.StatusCode, reply, nil
+}
+
+// ReadCreate reads what Do returned for a create call: parse reads the
+// reply into a task id, and a failure only the operator can fix is logged.
+// busy is the user's error when the exchange itself failed.
+func (c *Conn) ReadCreate(status int, reply []byte, err error, busy *core.Error, parse func(status int, reply []byte) (string, error)) (string, error) {
+	if err := c.submitError(status, err, busy); err != nil {
+		return "", err
+	}
+	id, err := parse(status, reply)
+	if err != nil {
+		c.WarnOperator("create", err)
+		return "", err
+	}
+	return id, nil
+}
+
+// submitError reads a failed create exchange. A request that certainly did
+// not reach the provider is Temporary; one that may have reached it must
+// never be resent. nil means the reply (complete, or cut short behind a
+// status that says the task was not taken) is for the protocol's parser.
+func (c *Conn) submitError(status int, err error, busy *core.Error) error {
+	switch {
+	case err == nil:
+		return nil
+	case status == 0 && NotSent(err):
+		return core.Temporary(fmt.Errorf("%s: create: %w: %w", c.Name, busy, err))
+	case status == 0:
+		// The request may have reached the provider: never resend it.
+		return fmt.Errorf("%s: create, outcome unknown: %w: %w", c.Name, busy, err)
+	case !RetryStatus(status):
+		return fmt.Errorf("%s: create: %w: %w", c.Name, busy, err)
+	}
+	return nil
+}
+
+// Unreachable wraps the transport failure of a read-only call (a status
+// poll, a balance) about what: always Temporary, unreachable for the user.
+func (c *Conn) Unreachable(what string, unreachable *core.Error, err error) error {
+	return core.Temporary(fmt.Errorf("%s: %s: %w: %w", c.Name, what, unreachable, err))
+}
+
+// Refused wraps the error a reply to call about what was read as, after a
+// warning when only the operator can fix it.
+func (c *Conn) Refused(call, what string, err error) error {
+	c.WarnOperator(call, err)
+	return fmt.Errorf("%s: %s: %w", c.Name, what, err)
+}
+
+// NotSent reports whether a transport error happened before the request
+// could reach the provider (DNS, dial, connection refused).
+func NotSent(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// RetryStatus reports whether an HTTP status answering a create says the
+// provider did not take the request and may take it later. 504 is left out:
+// a gateway timeout means the request reached the service, which may have
+// accepted it.
+func RetryStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests ||
+		(code >= 500 && code != http.StatusGatewayTimeout)
+}
+
+// Transient reports whether an HTTP status answering a read-only call
+// (status, balance) is worth retrying.
+func Transient(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
+}

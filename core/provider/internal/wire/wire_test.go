@@ -1,0 +1,110 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+
+	"sorabot/core"
+)
+
+func TestLoose(t *testing.T) {
+	nums := map[string]struct {
+		want float64
+		ok   bool
+	}{
+		`35`: {35, true}, `" 35.5 "`: {35.5, true}, `"35%"`: {35, true}, `"NaN"`: {0, false},
+		`"x"`: {0, false}, `null`: {0, false}, ``: {0, false}, `{}`: {0, false},
+	}
+	for raw, w := range nums {
+		if got, ok := Num(json.RawMessage(raw)); got != w.want || ok != w.ok {
+			t.Errorf("Num(%s) = %v, %v; want %v, %v", raw, got, ok, w.want, w.ok)
+		}
+	}
+	strs := map[string]string{`"a"`: "a", `12`: "12", `1.50`: "1.50", `null`: "", `{}`: "", `[1]`: ""}
+	for raw, want := range strs {
+		if got := Str(json.RawMessage(raw)); got != want {
+			t.Errorf("Str(%s) = %q, want %q", raw, got, want)
+		}
+	}
+	texts := map[string]string{`"a"`: "a", `{"message":"m"}`: "m", `{"msg":"n"}`: "n", `{"error":"e"}`: "e", `{"x":1}`: "", `[]`: ""}
+	for raw, want := range texts {
+		if got := Text(json.RawMessage(raw)); got != want {
+			t.Errorf("Text(%s) = %q, want %q", raw, got, want)
+		}
+	}
+	if got := CleanURL(" `'https://x/y.mp4\"\n"); got != "https://x/y.mp4" {
+		t.Errorf("CleanURL = %q", got)
+	}
+}
+
+func TestClip(t *testing.T) {
+	if got := Clip(" a \n b\t"); got != "a b" {
+		t.Errorf("Clip = %q", got)
+	}
+	long := strings.Repeat("é", 400)
+	got := Clip(long)
+	if !strings.HasSuffix(got, "…") || len(got) > 300+len("…") || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
+		t.Errorf("Clip of a long text = %q", got)
+	}
+}
+
+func TestDoScrubsTheKeyAndCapsTheReply(t *testing.T) {
+	const key = "sk-wire-0123456789"
+	var gotCT, gotAuth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotCT, gotAuth = r.Header.Get("Content-Type"), r.Header.Get("Authorization")
+		io.WriteString(w, "echo "+gotAuth+" "+strings.Repeat("x", MaxReply))
+	}))
+	defer srv.Close()
+	c := NewConn("test", srv.URL+"/", core.Secret(key))
+	status, reply, err := c.Do(t.Context(), http.MethodPost, "/p", map[string]int{"a": 1})
+	if err != nil || status != 200 {
+		t.Fatalf("Do = %d, %v", status, err)
+	}
+	if gotAuth != "Bearer "+key || gotCT != "application/json" {
+		t.Errorf("headers: Authorization %q, Content-Type %q", gotAuth, gotCT)
+	}
+	if strings.Contains(string(reply), key) || !strings.HasPrefix(string(reply), "echo Bearer [redacted] ") {
+		t.Errorf("reply starts %.60q", reply)
+	}
+	if _, _, err := c.Do(t.Context(), http.MethodGet, "/q", nil); err != nil || gotCT != "" {
+		t.Errorf("GET without a body: %v, Content-Type %q", err, gotCT)
+	}
+}
+
+func TestSubmitError(t *testing.T) {
+	c := NewConn("test", "http://x", "")
+	busy := core.Errorf(core.EUNAVAILABLE, "busy")
+	refused := &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}
+	tests := []struct {
+		status int
+		err    error
+		isNil  bool
+		temp   bool
+	}{
+		{status: 200, err: nil, isNil: true},
+		{status: 0, err: refused, temp: true},
+		{status: 0, err: &net.DNSError{Err: "no such host"}, temp: true},
+		{status: 0, err: context.DeadlineExceeded},
+		{status: 502, err: errors.New("cut"), isNil: true},
+		{status: 504, err: errors.New("cut")},
+		{status: 200, err: errors.New("cut")},
+	}
+	for _, tt := range tests {
+		got := c.submitError(tt.status, tt.err, busy)
+		if (got == nil) != tt.isNil || core.IsTemporary(got) != tt.temp {
+			t.Errorf("submitError(%d, %v) = %v (temporary %v)", tt.status, tt.err, got, core.IsTemporary(got))
+		}
+		if got != nil && core.ErrorCode(got) != core.EUNAVAILABLE {
+			t.Errorf("submitError(%d, %v) = %v: not the busy error", tt.status, tt.err, got)
+		}
+	}
+}
