@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -163,7 +164,9 @@ func BenchmarkRelay50MB(b *testing.B) {
 		w := newWorld(b, 200*time.Millisecond)
 		w.emu.SetResultSize(size)
 		w.fake.AddChat(42, 42)
-		// Reset the peak (VmHWM) to the current RSS, where the kernel allows it.
+		// Start from a settled heap, then reset the peak (VmHWM) to the
+		// current RSS, where the kernel allows it.
+		debug.FreeOSMemory()
 		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 		base := rssKB("VmRSS")
 		w.fake.SendText(42, 42, "/video a long river")
