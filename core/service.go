@@ -39,6 +39,8 @@ type Config struct {
 	// VideoDir holds downloaded videos; MaxVideoBytes caps a download (1 GiB).
 	VideoDir      string
 	MaxVideoBytes int64
+	// VideoRetention is how long downloaded videos are kept (7 days).
+	VideoRetention time.Duration
 	// HTTPClient downloads results (a client with a 10-minute timeout).
 	HTTPClient *http.Client
 	// MediaURL, when set, publishes a local file at a public link (used for
@@ -87,6 +89,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxVideoBytes <= 0 {
 		c.MaxVideoBytes = 1 << 30
+	}
+	if c.VideoRetention <= 0 {
+		c.VideoRetention = 7 * 24 * time.Hour
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
@@ -201,9 +206,10 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.dispatchLoop()
 	go s.pollLoop()
+	go s.sweepLoop()
 	return nil
 }
 

@@ -88,15 +88,16 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		Inflight: func() int { return a.svc.Inflight() },
 	})
 	sc := core.Config{
-		Protocol:      cfg.protocol(),
-		MaxInflight:   cfg.MaxInflight,
-		UserMaxActive: cfg.UserMaxActive,
-		UserRate:      rate.Limit(float64(cfg.UserRate) / 60),
-		Poll:          poll,
-		VideoDir:      filepath.Join(filepath.Dir(cfg.DB), "videos"),
-		Admins:        cfg.Admins,
-		Logger:        log,
-		Metrics:       a.metrics,
+		Protocol:       cfg.protocol(),
+		MaxInflight:    cfg.MaxInflight,
+		UserMaxActive:  cfg.UserMaxActive,
+		UserRate:       rate.Limit(float64(cfg.UserRate) / 60),
+		Poll:           poll,
+		VideoDir:       filepath.Join(filepath.Dir(cfg.DB), "videos"),
+		VideoRetention: cfg.VideoRetention,
+		Admins:         cfg.Admins,
+		Logger:         log,
+		Metrics:        a.metrics,
 	}
 	if a.media != nil {
 		sc.MediaURL = a.media.PublishFile

@@ -36,9 +36,10 @@ type Config struct {
 	DiscordPublicKey core.Secret
 	DiscordAppID     string
 
-	OutDir        string
-	UserMaxActive int
-	UserRate      int // requests per minute
+	OutDir         string
+	VideoRetention time.Duration
+	UserMaxActive  int
+	UserRate       int // requests per minute
 
 	// Tuning, mostly for demos and tests.
 	StatusInterval time.Duration
@@ -158,6 +159,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		DiscordGuildID: e.str("DISCORD_GUILD_ID", ""),
 		DiscordAppID:   e.str("DISCORD_APP_ID", ""),
 		OutDir:         e.str("SORABOT_OUT_DIR", "out"),
+		VideoRetention: e.duration("SORABOT_VIDEO_RETENTION", 7*24*time.Hour),
 		UserMaxActive:  e.int("SORABOT_USER_MAX_ACTIVE", 2, 1),
 		UserRate:       e.int("SORABOT_USER_RATE", 20, 1),
 		PollFirst:      e.duration("SORABOT_POLL_FIRST", 0),
