@@ -7,14 +7,14 @@ import (
 	"sorabot/core/provider/internal/wire"
 )
 
-// User-safe messages (the core shows them as they are).
+// User-safe messages (the core shows them as they are), shared by both protocols.
 const (
-	msgPolicy      = "The video service refused this prompt or image under its content policy. Please rephrase the prompt or use another image."
-	msgModel       = "This model is unavailable right now. Please try another model."
-	msgBusy        = "The video service is busy right now. Please try again later."
-	msgCreate      = "The video service could not take this request."
-	msgFailed      = "The video service could not make this video."
-	msgUnreachable = "The video service is not answering right now."
+	msgPolicy      = wire.MsgPolicy
+	msgModel       = wire.MsgModel
+	msgBusy        = wire.MsgBusy
+	msgCreate      = wire.MsgCreate
+	msgFailed      = wire.MsgFailed
+	msgUnreachable = wire.MsgUnreachable
 )
 
 // fail returns a failure the provider reported (see wire.Failure).

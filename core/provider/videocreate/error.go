@@ -9,14 +9,14 @@ import (
 	"sorabot/core/provider/internal/wire"
 )
 
-// User-safe messages (the core shows them as they are).
+// User-safe messages (the core shows them as they are), shared by both protocols.
 const (
-	msgPolicy      = "The video service refused this prompt or image under its content policy. Please rephrase the prompt or use another image."
-	msgModel       = "This model is unavailable right now. Please try another model."
-	msgBusy        = "The video service is busy right now. Please try again later."
-	msgCreate      = "The video service could not take this request."
-	msgFailed      = "The video service could not make this video."
-	msgUnreachable = "The video service is not answering right now."
+	msgPolicy      = wire.MsgPolicy
+	msgModel       = wire.MsgModel
+	msgBusy        = wire.MsgBusy
+	msgCreate      = wire.MsgCreate
+	msgFailed      = wire.MsgFailed
+	msgUnreachable = wire.MsgUnreachable
 	msgNoPublicURL = "This bot cannot pass uploaded images to its video service yet: the operator must set SORABOT_PUBLIC_URL."
 )
 

@@ -60,3 +60,13 @@ func (c *Conn) WarnOperator(call string, err error) {
 		c.Log.Warn(c.Name+": the provider account needs the operator's attention", "call", call, "status", f.Status, "detail", f.Detail)
 	}
 }
+
+// User-safe messages both protocols give for the same failures.
+const (
+	MsgPolicy      = "The video service refused this prompt or image under its content policy. Please rephrase the prompt or use another image."
+	MsgModel       = "This model is unavailable right now. Please try another model."
+	MsgBusy        = "The video service is busy right now. Please try again later."
+	MsgCreate      = "The video service could not take this request."
+	MsgFailed      = "The video service could not make this video."
+	MsgUnreachable = "The video service is not answering right now."
+)
