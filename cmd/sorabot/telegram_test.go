@@ -390,6 +390,17 @@ func TestTelegramWebhook(t *testing.T) {
 	}
 	w.fake.SendText(chat, chat, "/video over the webhook")
 	w.waitVideo(chat)
+	// An update the bot could not handle (the picture could not be fetched)
+	// is answered with 500: Telegram delivers it again and it goes through.
+	w.fake.FailNext("getFile", 1, 502, 0)
+	w.fake.SendPhoto(chat, chat, "/video after a hiccup", tinyPNG, "")
+	w.waitText(chat, "✅ Job #2 done")
+	if n := w.emu.Creates(); n != 2 {
+		t.Fatalf("%d creates after a redelivered webhook update", n)
+	}
+	if !strings.Contains(w.p.errOut.String(), "Telegram will deliver it again") {
+		t.Errorf("the failed update was not answered with an error:\n%s", w.p.errOut.String())
+	}
 	post := func(secret, body string) int {
 		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
@@ -407,7 +418,7 @@ func TestTelegramWebhook(t *testing.T) {
 	if code := post(secret, "{not json"); code != http.StatusBadRequest {
 		t.Fatalf("garbage: HTTP %d", code)
 	}
-	if n := w.emu.Creates(); n != 1 {
+	if n := w.emu.Creates(); n != 2 {
 		t.Fatalf("%d creates: a forged update was accepted", n)
 	}
 	w.noViolations()
