@@ -24,19 +24,23 @@ type album struct {
 	msgs    []*models.Message
 	updates []int64
 	timer   *time.Timer
+	done    chan struct{} // closed once the album was handled
 }
 
-func (a *albums) add(b *Bot, updateID int64, m *models.Message) {
+// add buffers one message of an album and returns a channel closed when
+// the whole album has been handled.
+func (a *albums) add(b *Bot, updateID int64, m *models.Message) <-chan struct{} {
 	key := chatKey(m.Chat.ID) + "/" + m.MediaGroupID
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	al := a.m[key]
 	if al == nil {
-		al = &album{}
+		al = &album{done: make(chan struct{})}
 		a.m[key] = al
 		b.wg.Add(1)
 		al.timer = time.AfterFunc(b.opt.AlbumWait, func() {
 			defer b.wg.Done()
+			defer close(al.done)
 			a.mu.Lock()
 			delete(a.m, key)
 			a.mu.Unlock()
@@ -49,6 +53,7 @@ func (a *albums) add(b *Bot, updateID int64, m *models.Message) {
 		al.msgs = append(al.msgs, m)
 		al.updates = append(al.updates, updateID)
 	}
+	return al.done
 }
 
 // handleAlbum runs the command written as the caption of one of the

@@ -37,7 +37,18 @@ func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Messa
 		return nil
 	}
 	if m.MediaGroupID != "" {
-		b.albums.add(b, updateID, m)
+		done := b.albums.add(b, updateID, m)
+		if b.opt.PublicURL == "" {
+			// Long polling: the album's updates stay unconfirmed until the
+			// album was handled (new updates keep coming meanwhile), so a
+			// crash in between makes Telegram deliver them again. Webhook
+			// deliveries cannot wait: Telegram sends the next part only
+			// after this answer.
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
+		}
 		return nil
 	}
 	text := m.Text

@@ -499,3 +499,29 @@ func TestTelegramKill9(t *testing.T) {
 		}
 	}
 }
+
+// TestTelegramAlbumLongPolling: over long polling an album is one request
+// too (here too many pictures for the model: one clear answer, no charge).
+func TestTelegramAlbumLongPolling(t *testing.T) {
+	w := newTGWorld(t, "sorapro").start()
+	const chat = 1313
+	w.fake.SendPhoto(chat, chat, "/video the two of them", tinyPNG, "album-lp")
+	w.fake.SendPhoto(chat, chat, "", tinyPNG, "album-lp")
+	w.waitText(chat, "2 image(s)")
+	if b := w.balance(chat); b != "500 credits" {
+		t.Fatalf("balance %q", b)
+	}
+	n := 0
+	for _, m := range w.fake.BotMessages(chat) {
+		if strings.HasPrefix(m.Text, "⚠️") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d answers to one album", n)
+	}
+	if w.fake.PendingUpdates() != 0 {
+		t.Fatalf("%d updates left unconfirmed", w.fake.PendingUpdates())
+	}
+	w.noViolations()
+}
