@@ -215,6 +215,11 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	if c.Provider != ProviderDemo && c.Provider != "" && c.ProviderKey == "" && !strings.Contains(strings.Join(e.errs, "\n"), "PROVIDER_API_KEY") {
 		e.fail("PROVIDER_API_KEY", "is required for PROVIDER=%s (or PROVIDER_API_KEY_FILE)", c.Provider)
 	}
+	for name, v := range map[string]string{"DISCORD_GUILD_ID": c.DiscordGuildID, "DISCORD_APP_ID": c.DiscordAppID} {
+		if v != "" && strings.Trim(v, "0123456789") != "" {
+			e.fail(name, "%q is not a Discord id (digits only)", v)
+		}
+	}
 	if (c.DiscordPublicKey != "") != (c.DiscordAppID != "") {
 		e.fail("DISCORD_PUBLIC_KEY", "DISCORD_PUBLIC_KEY and DISCORD_APP_ID go together (HTTP interactions)")
 	}

@@ -393,6 +393,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{[]string{"SORABOT_HTTP_ADDR=nowhere"}, "SORABOT_HTTP_ADDR"},
 		{[]string{"PROVIDER=sorapro", "PROVIDER_API_KEY_FILE=/does/not/exist"}, "PROVIDER_API_KEY_FILE"},
 		{[]string{"SORABOT_CATALOG=/does/not/exist"}, "SORABOT_CATALOG"},
+		{[]string{"DISCORD_GUILD_ID=my-server"}, "DISCORD_GUILD_ID"},
+		{[]string{"TELEGRAM_API_URL=ftp://x"}, "TELEGRAM_API_URL"},
+		{[]string{"SORABOT_POLL_FIRST=soon"}, "SORABOT_POLL_FIRST"},
 	} {
 		env := append([]string{"SORABOT_DB=" + filepath.Join(t.TempDir(), "db")}, tc.env...)
 		p := startMain(t, env, "serve")
