@@ -79,7 +79,7 @@ func newCreateBody(m *core.Model, r *core.Request) createBody {
 // certainly did not take the task (no connection, or 5xx/429 answered).
 func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (string, error) {
 	status, reply, err := c.post(ctx, createPath, newCreateBody(m, r))
-	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), parseCreate)
+	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
 }
 
 // parseCreate reads a create reply.
@@ -88,7 +88,7 @@ func parseCreate(status int, body []byte) (string, error) {
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
 	case wire.RetryStatus(status):
-		return "", core.Temporary(fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), false))
+		return "", core.Temporary(fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), false))
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden:
 		detail := string(body)
 		if jsonErr == nil && env.text() != "" {
@@ -97,9 +97,9 @@ func parseCreate(status int, body []byte) (string, error) {
 		if ce, _ := classify(detail, "", true); jsonErr == nil && ce.Code == core.EINVALID {
 			return "", fail(status, detail, ce, false)
 		}
-		return "", fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+		return "", fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
 	case jsonErr != nil:
-		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
+		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
 	case status < 200 || status > 299 || !env.ok():
 		msg := env.text()
 		detail := fmt.Sprintf("code %s: %s", wire.Str(env.Code), msg)
@@ -107,9 +107,9 @@ func parseCreate(status int, body []byte) (string, error) {
 			wire.HasAny(strings.ToLower(msg), "rate limit", "too many", "concurren", "too frequent") {
 			// An explicit refusal for load (the documented limit is 20
 			// tasks at once): the task was not taken, so it may be retried.
-			return "", core.Temporary(fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), false))
+			return "", core.Temporary(fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), false))
 		}
-		ce, op := classify(msg, msgCreate, true)
+		ce, op := classify(msg, wire.MsgCreate, true)
 		return "", fail(status, detail, ce, op)
 	}
 	var data struct {
@@ -118,12 +118,12 @@ func parseCreate(status int, body []byte) (string, error) {
 		TaskID2 json.RawMessage `json:"task_id"`
 	}
 	if wire.Absent(env.Data) || json.Unmarshal(env.Data, &data) != nil {
-		return "", fail(status, "no data in reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
+		return "", fail(status, "no data in reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
 	}
 	for _, raw := range []json.RawMessage{data.TaskID, data.ID, data.TaskID2} {
 		if id := strings.TrimSpace(wire.Str(raw)); id != "" {
 			return id, nil
 		}
 	}
-	return "", fail(status, "no task id in reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
+	return "", fail(status, "no task id in reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
 }

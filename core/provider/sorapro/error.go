@@ -7,16 +7,6 @@ import (
 	"sorabot/core/provider/internal/wire"
 )
 
-// User-safe messages (the core shows them as they are), shared by both protocols.
-const (
-	msgPolicy      = wire.MsgPolicy
-	msgModel       = wire.MsgModel
-	msgBusy        = wire.MsgBusy
-	msgCreate      = wire.MsgCreate
-	msgFailed      = wire.MsgFailed
-	msgUnreachable = wire.MsgUnreachable
-)
-
 // fail returns a failure the provider reported (see wire.Failure).
 func fail(status int, detail string, ce *core.Error, operator bool) *wire.Failure {
 	return wire.Fail("sorapro", status, detail, ce, operator)
@@ -31,14 +21,14 @@ func classify(msg, generic string, account bool) (ce *core.Error, operator bool)
 	switch {
 	case wire.HasAny(m, "content polic", "moderation", "moderated", "violat", "inappropriate", "nsfw",
 		"sensitive", "prohibited", "unsafe", "safety", "flagged"):
-		return core.Errorf(core.EINVALID, msgPolicy), false
+		return core.Errorf(core.EINVALID, wire.MsgPolicy), false
 	case account && wire.HasAny(m, "insufficient", "credit", "balance", "quota", "top up", "recharge", "payment",
 		"api key", "apikey", "unauthorized", "invalid token", "authentication"):
-		return core.Errorf(core.EUNAVAILABLE, msgBusy), true
+		return core.Errorf(core.EUNAVAILABLE, wire.MsgBusy), true
 	case wire.HasAny(m, "paused", "suspended", "maintenance", "offline", "deprecated", "retired", "disabled"),
 		strings.Contains(m, "model") && wire.HasAny(m, "unknown", "not support", "unsupported", "not found",
 			"not exist", "invalid", "unavailable", "not available"):
-		return core.Errorf(core.EUNAVAILABLE, msgModel), false
+		return core.Errorf(core.EUNAVAILABLE, wire.MsgModel), false
 	}
 	return core.Errorf(core.EUNAVAILABLE, "%s", generic), false
 }

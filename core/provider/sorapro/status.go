@@ -18,7 +18,7 @@ import (
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
 	status, reply, err := c.post(ctx, statusPath, map[string]string{"taskId": taskID})
 	if err != nil {
-		return unknown, c.conn.Unreachable("status "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err)
+		return unknown, c.conn.Unreachable("status "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable), err)
 	}
 	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
@@ -41,14 +41,14 @@ var statusWords = map[string]core.TaskState{
 
 // parseStatus reads a check-result reply. It never panics on any input.
 func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, error) {
-	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable)
+	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable)
 	var env envelope
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
 	case wire.Transient(status):
 		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden:
-		return unknown, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+		return unknown, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
 	case status < 200 || status > 299:
 		return unknown, fail(status, string(body), unavailable, false)
 	case jsonErr != nil:
@@ -97,7 +97,7 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 		if reason == "" {
 			reason = strings.TrimSpace(wire.Text(d.ErrorMessage))
 		}
-		st.Err, _ = classify(reason, msgFailed, false)
+		st.Err, _ = classify(reason, wire.MsgFailed, false)
 		log.Info("sorapro: task failed", "reason", wire.Clip(reason), "code", st.Err.Code)
 	}
 	return st, nil

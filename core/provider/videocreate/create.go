@@ -108,7 +108,7 @@ func (c *Client) imageURLs(ctx context.Context, r *core.Request) ([]string, erro
 		if err != nil {
 			// Nothing was sent to the gateway yet: safe to retry.
 			return nil, core.Temporary(fmt.Errorf("videocreate: publish image %d: %w: %w", i+1,
-				core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), err))
+				core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), err))
 		}
 		if usableURL(u) == "" {
 			return nil, fmt.Errorf("videocreate: the media host gave an unusable URL for image %d: %w",
@@ -129,15 +129,15 @@ func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (st
 		return "", err
 	}
 	status, reply, err := c.conn.Do(ctx, http.MethodPost, createPath, newCreateBody(m, r, images))
-	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), parseCreate)
+	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
 }
 
 // parseCreate reads a create reply.
 func parseCreate(status int, body []byte) (string, error) {
 	if status < 200 || status > 299 {
 		pe := classifyCall(status, readAPIError(body), body)
-		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != msgModel && wire.RetryStatus(status) {
-			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", msgBusy)
+		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != wire.MsgModel && wire.RetryStatus(status) {
+			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy)
 			return "", core.Temporary(pe)
 		}
 		return "", pe
@@ -149,7 +149,7 @@ func parseCreate(status int, body []byte) (string, error) {
 		Error  json.RawMessage `json:"error"`
 	}
 	if json.Unmarshal(body, &r) != nil {
-		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
+		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
 	}
 	word := strings.ToLower(strings.TrimSpace(wire.Str(r.Status)))
 	id := strings.TrimSpace(wire.Str(r.ID))
@@ -158,8 +158,8 @@ func parseCreate(status int, body []byte) (string, error) {
 	}
 	if state, known := statusWords[word]; known && state == core.TaskFailed || id == "" {
 		pe := classifyCall(status, readAPIError(body), body)
-		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != msgModel {
-			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", msgCreate)
+		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != wire.MsgModel {
+			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate)
 		}
 		return "", pe
 	}

@@ -9,14 +9,8 @@ import (
 	"sorabot/core/provider/internal/wire"
 )
 
-// User-safe messages (the core shows them as they are), shared by both protocols.
+// User-safe messages (the core shows them as they are): the shared ones are wire.Msg*.
 const (
-	msgPolicy      = wire.MsgPolicy
-	msgModel       = wire.MsgModel
-	msgBusy        = wire.MsgBusy
-	msgCreate      = wire.MsgCreate
-	msgFailed      = wire.MsgFailed
-	msgUnreachable = wire.MsgUnreachable
 	msgNoPublicURL = "This bot cannot pass uploaded images to its video service yet: the operator must set SORABOT_PUBLIC_URL."
 )
 
@@ -113,24 +107,24 @@ func classifyCall(status int, e apiError, body []byte) *wire.Failure {
 	k := kind(e)
 	switch {
 	case k == kindPolicy:
-		return fail(status, detail, core.Errorf(core.EINVALID, "%s", msgPolicy), false)
+		return fail(status, detail, core.Errorf(core.EINVALID, "%s", wire.MsgPolicy), false)
 	case k == kindModel:
-		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgModel), false)
+		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgModel), false)
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden,
 		k == kindAccount && !wire.RetryStatus(status),
 		k == kindAccount && wire.HasAny(strings.ToLower(e.Code), "quota", "insufficient"):
-		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
 	}
-	return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgCreate), false)
+	return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
 }
 
 // taskFailure maps a failed task's reason to a user-safe error.
 func taskFailure(e apiError) *core.Error {
 	switch kind(e) {
 	case kindPolicy:
-		return core.Errorf(core.EINVALID, "%s", msgPolicy)
+		return core.Errorf(core.EINVALID, "%s", wire.MsgPolicy)
 	case kindModel:
-		return core.Errorf(core.EUNAVAILABLE, "%s", msgModel)
+		return core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgModel)
 	}
-	return core.Errorf(core.EUNAVAILABLE, "%s", msgFailed)
+	return core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgFailed)
 }

@@ -18,7 +18,7 @@ import (
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
 	status, reply, err := c.conn.Do(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(taskID), nil)
 	if err != nil {
-		return unknown, c.conn.Unreachable("query "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable), err)
+		return unknown, c.conn.Unreachable("query "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable), err)
 	}
 	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
@@ -41,7 +41,7 @@ var statusWords = map[string]core.TaskState{
 
 // parseStatus reads a query reply. It never panics on any input.
 func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, error) {
-	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", msgUnreachable)
+	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable)
 	switch {
 	case wire.Transient(status):
 		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
@@ -54,7 +54,7 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 			detail = string(body)
 		}
 		if operator {
-			return unknown, fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", msgBusy), true)
+			return unknown, fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
 		}
 		return unknown, fail(status, detail, unavailable, false)
 	}
