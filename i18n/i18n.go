@@ -1,8 +1,8 @@
 // Package i18n holds every text a user sees, in six languages, and picks a
 // user's language.
 //
-// The messages live in embedded JSON files, one per language
-// (locales/<lang>.json), in go-i18n's format: a message is a string or, when
+// The messages live in embedded JSON files, locales/<area>.<lang>.json (one
+// area per part of the bot, each in every language), in go-i18n's format: a message is a string or, when
 // it depends on a number, an object of CLDR plural forms ("one", "few",
 // "many", "other"). Templates name their arguments: {{.Name}}; a plural
 // message gets its number as {{.Count}}.
@@ -17,8 +17,10 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -56,8 +58,14 @@ func init() {
 func load() (*goi18n.Bundle, error) {
 	b := goi18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	for _, l := range Languages {
-		name := path.Join("locales", l+".json")
+	names, err := fs.Glob(files, "locales/*.json")
+	if err != nil {
+		return nil, fmt.Errorf("i18n: %w", err)
+	}
+	for _, name := range names {
+		if lang := fileLanguage(name); !slices.Contains(Languages, lang) {
+			return nil, fmt.Errorf("i18n: %s: %q is not a supported language", name, lang)
+		}
 		data, err := files.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %w", err)
@@ -67,6 +75,12 @@ func load() (*goi18n.Bundle, error) {
 		}
 	}
 	return b, nil
+}
+
+// fileLanguage is the language of locales/<area>.<lang>.json.
+func fileLanguage(name string) string {
+	base := strings.TrimSuffix(path.Base(name), ".json")
+	return base[strings.LastIndexByte(base, '.')+1:]
 }
 
 // Supported reports whether lang is one of Languages.

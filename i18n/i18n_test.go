@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"encoding/json"
+	"io/fs"
 	"maps"
 	"regexp"
 	"slices"
@@ -9,20 +10,37 @@ import (
 	"testing"
 )
 
-// raw reads a language's file as id → plural form ("" for a plain
-// message) → text.
+// raw reads a language's files as id → plural form ("" for a plain
+// message) → text; an id in two files fails.
 func raw(t *testing.T, lang string) map[string]map[string]string {
 	t.Helper()
-	data, err := files.ReadFile("locales/" + lang + ".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("%s.json: %v", lang, err)
+	names, err := fs.Glob(files, "locales/*."+lang+".json")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no files for %s: %v", lang, err)
 	}
 	out := map[string]map[string]string{}
-	for id, v := range m {
+	for _, name := range names {
+		data, err := files.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for id, v := range m {
+			if _, dup := out[id]; dup {
+				t.Fatalf("%s: message %q is defined twice", name, id)
+			}
+			addMessage(t, out, lang, id, v)
+		}
+	}
+	return out
+}
+
+func addMessage(t *testing.T, out map[string]map[string]string, lang, id string, v any) {
+	t.Helper()
+	{
 		switch v := v.(type) {
 		case string:
 			out[id] = map[string]string{"": v}
@@ -40,7 +58,6 @@ func raw(t *testing.T, lang string) map[string]map[string]string {
 			t.Fatalf("%s.json: %s is neither a string nor plural forms", lang, id)
 		}
 	}
-	return out
 }
 
 var placeholder = regexp.MustCompile(`{{\s*\.(\w+)\s*}}`)
