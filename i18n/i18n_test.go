@@ -40,23 +40,21 @@ func raw(t *testing.T, lang string) map[string]map[string]string {
 
 func addMessage(t *testing.T, out map[string]map[string]string, lang, id string, v any) {
 	t.Helper()
-	{
-		switch v := v.(type) {
-		case string:
-			out[id] = map[string]string{"": v}
-		case map[string]any:
-			forms := map[string]string{}
-			for f, s := range v {
-				str, ok := s.(string)
-				if !ok {
-					t.Fatalf("%s.json: %s.%s is not a string", lang, id, f)
-				}
-				forms[f] = str
+	switch v := v.(type) {
+	case string:
+		out[id] = map[string]string{"": v}
+	case map[string]any:
+		forms := map[string]string{}
+		for f, s := range v {
+			str, ok := s.(string)
+			if !ok {
+				t.Fatalf("%s.json: %s.%s is not a string", lang, id, f)
 			}
-			out[id] = forms
-		default:
-			t.Fatalf("%s.json: %s is neither a string nor plural forms", lang, id)
+			forms[f] = str
 		}
+		out[id] = forms
+	default:
+		t.Fatalf("%s.json: %s is neither a string nor plural forms", lang, id)
 	}
 }
 
