@@ -43,12 +43,14 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 	switch e.Type {
 	case "READY":
 		if r, ok := e.Struct.(*discordgo.Ready); ok {
+			b.mu.Lock()
 			if b.appID == "" && r.Application != nil {
 				b.appID = r.Application.ID
 			}
 			if b.appID == "" && r.User != nil {
 				b.appID = r.User.ID
 			}
+			b.mu.Unlock()
 			select {
 			case <-b.ready:
 			default:
@@ -60,7 +62,9 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 		if !ok || ic.Interaction == nil {
 			return
 		}
-		b.handle(&inter{i: ic.Interaction, limit: rawLimit(e.RawData), at: time.Now()})
+		if !b.handle(&inter{i: ic.Interaction, limit: rawLimit(e.RawData), at: time.Now()}) {
+			b.log.Warn("interaction dropped: stopping", "interaction_id", ic.ID)
+		}
 	}
 }
 
@@ -97,7 +101,10 @@ func (b *Bot) InteractionsHandler() http.Handler {
 		}
 		it := &inter{i: &i, limit: rawLimit(raw), at: time.Now(),
 			first: make(chan *discordgo.InteractionResponse, 1), written: make(chan struct{})}
-		b.handle(it)
+		if !b.handle(it) {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		select {
 		case resp := <-it.first:
 			json.NewEncoder(w).Encode(resp)
@@ -189,15 +196,14 @@ func userOf(i *discordgo.Interaction) *discordgo.User {
 }
 
 // handle dispatches an interaction by type (ApplicationCommandData panics
-// on other types, so the type is checked first).
-func (b *Bot) handle(it *inter) {
+// on other types, so the type is checked first); false when the bot is
+// stopping and did not take it.
+func (b *Bot) handle(it *inter) bool {
 	u := userOf(it.i)
 	if u == nil {
-		return
+		return true
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
+	return b.spawn(func() {
 		switch it.i.Type {
 		case discordgo.InteractionApplicationCommand:
 			b.command(it, u)
@@ -206,14 +212,7 @@ func (b *Bot) handle(it *inter) {
 		case discordgo.InteractionMessageComponent:
 			b.component(it, u)
 		}
-	}()
-}
-
-func (b *Bot) context() context.Context {
-	if b.ctx != nil {
-		return context.WithoutCancel(b.ctx)
-	}
-	return context.Background()
+	})
 }
 
 // attachment is a picture a user gave, not yet downloaded.
@@ -397,7 +396,7 @@ func (b *Bot) start(ctx context.Context, it *inter, user string, req core.Reques
 // accept charges and queues the job and shows it in the original response.
 func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Request, urls []string) {
 	origin := core.Origin{Platform: Platform, ChatID: it.i.ChannelID, Extra: map[string]string{
-		"app": b.appID, "token": it.i.Token, "interaction": it.i.ID,
+		"app": b.app(), "token": it.i.Token, "interaction": it.i.ID,
 		"at": strconv.FormatInt(it.at.Unix(), 10), "limit": strconv.FormatInt(it.limit, 10),
 		"user": strings.TrimPrefix(user, Platform+":"), "guild": it.i.GuildID,
 	}}

@@ -157,11 +157,10 @@ func (b *Bot) Notify(ctx context.Context, ev core.Event) {
 		b.editor.forget(ev.Job.ID)
 	case core.EventFailed, core.EventCanceled:
 		b.editor.forget(ev.Job.ID)
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			b.final(ev.Job, chat.Status(ev))
-		}()
+		text := chat.Status(ev)
+		if !b.spawn(func() { b.final(ev.Job, text) }) {
+			b.log.Warn("final text not shown: stopping", "job_id", ev.Job.ID, "event", ev.Type)
+		}
 	default:
 		b.editor.set(ev.Job, chat.Status(ev))
 	}
