@@ -86,7 +86,7 @@ func (h *harness) original(t *testing.T, id, what string, match func(discordtest
 	r, ok := h.fake.WaitOriginal(10*time.Second, id, match)
 	if !ok {
 		cur, _ := h.fake.Original(id)
-		t.Fatalf("interaction %s: no %s; now %+v\nviolations %q\nlogs %s", id, what, cur, h.fake.Violations(), h.logs)
+		t.Fatalf("interaction %s: no %s; now type %d %q, %d files\nviolations %q\nlogs %s", id, what, cur.Type, cur.Content, len(cur.Files), h.fake.Violations(), h.logs)
 	}
 	return r
 }

@@ -84,13 +84,16 @@ func (b *Bot) Deliver(ctx context.Context, j *core.Job, v core.Video) (string, e
 		suffix = "-link"
 	}
 	if it, at, ok := interactionOf(j); ok && time.Since(at) < tokenLife {
-		fs, done, err := files()
-		if err != nil {
-			return "", err
-		}
-		comps := repeatRow(j)
-		_, err = b.sess.InteractionResponseEdit(it, &discordgo.WebhookEdit{Content: ptr(clip(text)), Files: fs, Components: &comps})
-		done()
+		release, _ := b.editor.hold(j, true)
+		err := b.editOriginal(ctx, it, func() (*discordgo.WebhookEdit, func(), error) {
+			fs, done, err := files()
+			if err != nil {
+				return nil, nil, err
+			}
+			comps := repeatRow(j)
+			return &discordgo.WebhookEdit{Content: ptr(clip(text)), Files: fs, Components: &comps}, done, nil
+		})
+		release()
 		switch {
 		case err == nil:
 			return "interaction" + suffix, nil

@@ -159,8 +159,8 @@ func (b *Bot) deferReply(it *inter, private bool) bool {
 
 // editReply replaces the deferred response's text.
 func (b *Bot) editReply(it *inter, text string) {
-	if _, err := b.sess.InteractionResponseEdit(it.i, &discordgo.WebhookEdit{Content: ptr(clip(text))}); err != nil {
-		b.log.Warn("edit interaction response", "err", redact(err, b.opt.Token))
+	if err := b.editText(b.context(), it.i, text); err != nil {
+		b.log.Warn("edit interaction response", "interaction_id", it.i.ID, "err", redact(err, b.opt.Token))
 	}
 }
 
@@ -411,8 +411,11 @@ func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Reque
 	if acc.Duplicate {
 		return
 	}
-	b.editor.track(acc.Job)
-	b.editReply(it, chat.Accepted(acc))
+	// Progress waits for this text, and it is not shown over the outcome.
+	if release, ok := b.editor.hold(acc.Job, false); ok {
+		b.editReply(it, chat.Accepted(acc))
+		release()
+	}
 }
 
 // download fetches an attachment (its signed URL expires, so at once).
