@@ -63,6 +63,9 @@ type Bot struct {
 
 	editor *editor
 	images imageCache
+	// answerWait is how long an HTTP interaction waits for its first
+	// response before it is answered with a deferral.
+	answerWait time.Duration
 
 	ready chan struct{}
 	wg    sync.WaitGroup
@@ -124,7 +127,7 @@ func New(svc *core.Service, opt Options) (*Bot, error) {
 	sess.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsDirectMessages
 	sess.LogLevel = -1 // discordgo logs through log.Printf; our own logs say what matters
 	b := &Bot{svc: svc, opt: opt, sess: sess, log: opt.Logger.With("platform", Platform), appID: opt.AppID,
-		ready: make(chan struct{})}
+		ready: make(chan struct{}), answerWait: 2500 * time.Millisecond}
 	b.images.m = map[string]*cachedImages{}
 	if opt.PublicKey != "" {
 		k, err := hex.DecodeString(opt.PublicKey)

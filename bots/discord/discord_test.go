@@ -60,3 +60,40 @@ func TestInteractionsWhileRunStarts(t *testing.T) {
 	}
 	h.noViolations(t)
 }
+
+// Over HTTP, an interaction whose first response is not ready in time is
+// answered with a public deferral. A modal that comes after that cannot be
+// shown: the deferral is removed and the user told privately, instead of
+// the modal being dropped silently under a "thinking…" that never ends.
+func TestResponseAfterTheHTTPAnswer(t *testing.T) {
+	h := newHarness(t, discordtest.Options{})
+	h.bot.answerWait = 50 * time.Millisecond
+	h.run(t)
+	pic := h.fake.AddAttachment("cat.png", "image/png", []byte("\x89PNG\r\n\x1a\n"))
+	// Animate keeps the message's pictures before it shows its modal: hold
+	// that cache so the modal is late.
+	h.bot.images.mu.Lock()
+	a := h.fake.MessageCommand("100", "300", alice, "Animate", &discordgo.Message{ID: "777", ChannelID: "300",
+		Attachments: []*discordgo.MessageAttachment{&pic}})
+	h.original(t, a.ID, "deferral", func(r discordtest.Response) bool { return r.Type == 5 })
+	h.bot.images.mu.Unlock()
+	if _, ok := h.logs.wait(func(r logRecord) bool { return r.msg == "interaction failed" && r.attrs["interaction_id"] == a.ID }); !ok {
+		t.Fatalf("the late modal was not logged: %s", h.logs)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.fake.Followups(a.ID)) == 0 && time.Now().Before(deadline) {
+		h.fake.WaitOriginal(100*time.Millisecond, "none", nil) // wakes on any change at the fake
+	}
+	f := h.fake.Followups(a.ID)
+	if len(f) != 1 || f[0].Flags&64 == 0 || !strings.HasPrefix(f[0].Content, "⚠️") {
+		t.Fatalf("follow-ups %+v", f)
+	}
+	deleted := false
+	for _, c := range h.fake.Calls() {
+		deleted = deleted || c.Method == http.MethodDelete && strings.HasSuffix(c.Path, "/messages/@original") && c.Status == http.StatusNoContent
+	}
+	if !deleted {
+		t.Fatal("the public deferral was left")
+	}
+	h.noViolations(t)
+}

@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +25,14 @@ type inter struct {
 	// HTTP interactions: the first response goes back as the HTTP answer.
 	first   chan *discordgo.InteractionResponse
 	written chan struct{}
+	late    bool  // the handler answered a deferral before first had anything
+	answer  error // writing the HTTP answer failed
 	acked   bool
 }
+
+// errAnsweredLate: over HTTP, the initial response came after the handler
+// had already answered with a public deferral.
+var errAnsweredLate = errors.New("interaction answered by a deferral before this response was ready")
 
 // rawLimit reads attachment_size_limit, which discordgo does not parse.
 func rawLimit(raw []byte) int64 {
@@ -105,12 +112,16 @@ func (b *Bot) InteractionsHandler() http.Handler {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
+		var resp *discordgo.InteractionResponse
 		select {
-		case resp := <-it.first:
-			json.NewEncoder(w).Encode(resp)
-		case <-time.After(2500 * time.Millisecond):
+		case resp = <-it.first:
+		case <-time.After(b.answerWait):
 			// Nothing came in time: acknowledge; the handler edits later.
-			json.NewEncoder(w).Encode(&discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+			resp = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+			it.late = true
+		}
+		if err := json.NewEncoder(w).Encode(resp); err != nil {
+			it.answer = fmt.Errorf("write the HTTP answer: %w", err)
 		}
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
@@ -131,10 +142,29 @@ func (b *Bot) respond(it *inter, resp *discordgo.InteractionResponse) error {
 		select {
 		case <-it.written:
 		case <-time.After(5 * time.Second):
+			return errors.New("the HTTP answer was not written within 5 s")
+		}
+		if it.answer != nil {
+			return it.answer
+		}
+		if it.late && (resp.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource || resp.Data != nil) {
+			b.answeredLate(it, resp)
+			return errAnsweredLate
 		}
 		return nil
 	}
 	return b.sess.InteractionRespond(it.i, resp)
+}
+
+// answeredLate follows up a response that missed the HTTP answer: a
+// private message is sent privately after all; anything else (a modal, a
+// private deferral) cannot follow a public deferral and ends in an error.
+func (b *Bot) answeredLate(it *inter, resp *discordgo.InteractionResponse) {
+	if d := resp.Data; resp.Type == discordgo.InteractionResponseChannelMessageWithSource && d != nil && d.Flags&discordgo.MessageFlagsEphemeral != 0 {
+		b.privateAfterDefer(it, d.Content)
+		return
+	}
+	b.failAfterDefer(it, fmt.Errorf("interaction %s: response type %d: %w", it.i.ID, resp.Type, errAnsweredLate))
 }
 
 func (b *Bot) ephemeral(it *inter, text string) {
@@ -170,12 +200,18 @@ func (b *Bot) failAfterDefer(it *inter, err error) {
 	if code := core.ErrorCode(err); code == core.EINTERNAL {
 		b.log.Error("interaction failed", "interaction_id", it.i.ID, "err", err)
 	}
+	b.privateAfterDefer(it, chat.ErrorText(err))
+}
+
+// privateAfterDefer deletes a public deferred response and sends text as a
+// message only the user sees.
+func (b *Bot) privateAfterDefer(it *inter, text string) {
 	if derr := b.sess.InteractionResponseDelete(it.i); derr != nil {
 		b.log.Debug("delete deferred response", "err", redact(derr, b.opt.Token))
 	}
-	if _, ferr := b.sess.FollowupMessageCreate(it.i, false, &discordgo.WebhookParams{Content: clip(chat.ErrorText(err)),
+	if _, ferr := b.sess.FollowupMessageCreate(it.i, false, &discordgo.WebhookParams{Content: clip(text),
 		Flags: discordgo.MessageFlagsEphemeral}); ferr != nil {
-		b.log.Warn("error follow-up", "err", redact(ferr, b.opt.Token))
+		b.log.Warn("private follow-up", "interaction_id", it.i.ID, "err", redact(ferr, b.opt.Token))
 	}
 }
 
