@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -189,7 +190,11 @@ func (e *editor) edit(ctx context.Context, ed *edited, text string) {
 	switch {
 	case unknownWebhook(err) || status == 0 || status >= 500:
 		if e.requeue(ed, text, true) {
-			e.b.log.Debug("progress edit failed; trying again", "job_id", ed.id, "status", status, "code", code, "err", err)
+			level := slog.LevelWarn
+			if unknownWebhook(err) {
+				level = slog.LevelDebug // expected right after an HTTP answer
+			}
+			e.b.log.Log(ctx, level, "progress edit failed; trying again", "job_id", ed.id, "status", status, "code", code, "err", err)
 			return
 		}
 		e.b.log.Warn("progress edit failed; tried again enough", "job_id", ed.id, "status", status, "code", code, "err", err)
@@ -231,13 +236,14 @@ func (e *editor) hold(j *core.Job, final bool) (release func(), ok bool) {
 		return func() {}, true
 	}
 	e.mu.Lock()
+	refused := ed.done && !final
 	if final {
 		ed.done, ed.pending = true, ""
-	} else if ed.done {
-		e.mu.Unlock()
-		return nil, false
 	}
 	e.mu.Unlock()
+	if refused {
+		return nil, false
+	}
 	ed.busy.Lock()
 	return ed.busy.Unlock, true
 }
