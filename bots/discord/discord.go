@@ -58,15 +58,22 @@ type Bot struct {
 	opt   Options
 	sess  *discordgo.Session
 	log   *slog.Logger
-	appID string
+	appID string            // guarded by mu: READY sets it when not configured
 	key   ed25519.PublicKey // HTTP interactions
 
 	editor *editor
 	images imageCache
+	// answerWait is how long an HTTP interaction waits for its first
+	// response before it is answered with a deferral.
+	answerWait time.Duration
 
 	ready chan struct{}
 	wg    sync.WaitGroup
-	ctx   context.Context
+	// The interactions endpoint is served before Run starts and after it
+	// returned: mu guards what Run and READY set for the handlers.
+	mu      sync.Mutex
+	ctx     context.Context // Run's, for its values; nil before Run
+	stopped bool            // Run is waiting for (or done with) the last handlers
 }
 
 var _ core.Frontend = (*Bot)(nil)
@@ -120,7 +127,7 @@ func New(svc *core.Service, opt Options) (*Bot, error) {
 	sess.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsDirectMessages
 	sess.LogLevel = -1 // discordgo logs through log.Printf; our own logs say what matters
 	b := &Bot{svc: svc, opt: opt, sess: sess, log: opt.Logger.With("platform", Platform), appID: opt.AppID,
-		ready: make(chan struct{})}
+		ready: make(chan struct{}), answerWait: 2500 * time.Millisecond}
 	b.images.m = map[string]*cachedImages{}
 	if opt.PublicKey != "" {
 		k, err := hex.DecodeString(opt.PublicKey)
@@ -137,8 +144,15 @@ func New(svc *core.Service, opt Options) (*Bot, error) {
 // Run connects (the gateway, unless HTTP interactions are configured),
 // registers the commands and serves until ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
+	b.mu.Lock()
 	b.ctx = ctx
-	defer b.wg.Wait()
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.stopped = true
+		b.mu.Unlock()
+		b.wg.Wait()
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // before the Wait above: it stops the editor
 	b.wg.Add(1)
@@ -164,9 +178,42 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.register(); err != nil {
 		return err
 	}
-	b.log.Info("discord ready", "app_id", b.appID, "http_interactions", b.key != nil, "guild", b.opt.GuildID)
+	b.log.Info("discord ready", "app_id", b.app(), "http_interactions", b.key != nil, "guild", b.opt.GuildID)
 	<-ctx.Done()
 	return nil
+}
+
+// spawn runs f in a goroutine Run waits for; false once Run is returning.
+func (b *Bot) spawn(f func()) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return false
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// app is the application id (from READY when not configured).
+func (b *Bot) app() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.appID
+}
+
+// context is the context of the work an interaction starts: Run's values,
+// not its cancellation (an accepted job is finished even while stopping).
+func (b *Bot) context() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx != nil {
+		return context.WithoutCancel(b.ctx)
+	}
+	return context.Background()
 }
 
 func redact(err error, token core.Secret) error {
@@ -179,7 +226,7 @@ func redact(err error, token core.Secret) error {
 // register overwrites the application's commands in one call.
 func (b *Bot) register() error {
 	cmds := commands(b.svc.Catalog(), b.svc.Protocol())
-	if _, err := b.sess.ApplicationCommandBulkOverwrite(b.appID, b.opt.GuildID, cmds); err != nil {
+	if _, err := b.sess.ApplicationCommandBulkOverwrite(b.app(), b.opt.GuildID, cmds); err != nil {
 		return fmt.Errorf("discord: register commands: %v", redact(err, b.opt.Token))
 	}
 	return nil

@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +25,14 @@ type inter struct {
 	// HTTP interactions: the first response goes back as the HTTP answer.
 	first   chan *discordgo.InteractionResponse
 	written chan struct{}
+	late    bool  // the handler answered a deferral before first had anything
+	answer  error // writing the HTTP answer failed
 	acked   bool
 }
+
+// errAnsweredLate: over HTTP, the initial response came after the handler
+// had already answered with a public deferral.
+var errAnsweredLate = errors.New("interaction answered by a deferral before this response was ready")
 
 // rawLimit reads attachment_size_limit, which discordgo does not parse.
 func rawLimit(raw []byte) int64 {
@@ -43,12 +50,14 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 	switch e.Type {
 	case "READY":
 		if r, ok := e.Struct.(*discordgo.Ready); ok {
+			b.mu.Lock()
 			if b.appID == "" && r.Application != nil {
 				b.appID = r.Application.ID
 			}
 			if b.appID == "" && r.User != nil {
 				b.appID = r.User.ID
 			}
+			b.mu.Unlock()
 			select {
 			case <-b.ready:
 			default:
@@ -60,7 +69,9 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 		if !ok || ic.Interaction == nil {
 			return
 		}
-		b.handle(&inter{i: ic.Interaction, limit: rawLimit(e.RawData), at: time.Now()})
+		if !b.handle(&inter{i: ic.Interaction, limit: rawLimit(e.RawData), at: time.Now()}) {
+			b.log.Warn("interaction dropped: stopping", "interaction_id", ic.ID)
+		}
 	}
 }
 
@@ -97,13 +108,20 @@ func (b *Bot) InteractionsHandler() http.Handler {
 		}
 		it := &inter{i: &i, limit: rawLimit(raw), at: time.Now(),
 			first: make(chan *discordgo.InteractionResponse, 1), written: make(chan struct{})}
-		b.handle(it)
+		if !b.handle(it) {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		var resp *discordgo.InteractionResponse
 		select {
-		case resp := <-it.first:
-			json.NewEncoder(w).Encode(resp)
-		case <-time.After(2500 * time.Millisecond):
+		case resp = <-it.first:
+		case <-time.After(b.answerWait):
 			// Nothing came in time: acknowledge; the handler edits later.
-			json.NewEncoder(w).Encode(&discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+			resp = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+			it.late = true
+		}
+		if err := json.NewEncoder(w).Encode(resp); err != nil {
+			it.answer = fmt.Errorf("write the HTTP answer: %w", err)
 		}
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
@@ -124,10 +142,29 @@ func (b *Bot) respond(it *inter, resp *discordgo.InteractionResponse) error {
 		select {
 		case <-it.written:
 		case <-time.After(5 * time.Second):
+			return errors.New("the HTTP answer was not written within 5 s")
+		}
+		if it.answer != nil {
+			return it.answer
+		}
+		if it.late && (resp.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource || resp.Data != nil) {
+			b.answeredLate(it, resp)
+			return errAnsweredLate
 		}
 		return nil
 	}
 	return b.sess.InteractionRespond(it.i, resp)
+}
+
+// answeredLate follows up a response that missed the HTTP answer: a
+// private message is sent privately after all; anything else (a modal, a
+// private deferral) cannot follow a public deferral and ends in an error.
+func (b *Bot) answeredLate(it *inter, resp *discordgo.InteractionResponse) {
+	if d := resp.Data; resp.Type == discordgo.InteractionResponseChannelMessageWithSource && d != nil && d.Flags&discordgo.MessageFlagsEphemeral != 0 {
+		b.privateAfterDefer(it, d.Content)
+		return
+	}
+	b.failAfterDefer(it, fmt.Errorf("interaction %s: response type %d: %w", it.i.ID, resp.Type, errAnsweredLate))
 }
 
 func (b *Bot) ephemeral(it *inter, text string) {
@@ -152,8 +189,8 @@ func (b *Bot) deferReply(it *inter, private bool) bool {
 
 // editReply replaces the deferred response's text.
 func (b *Bot) editReply(it *inter, text string) {
-	if _, err := b.sess.InteractionResponseEdit(it.i, &discordgo.WebhookEdit{Content: ptr(clip(text))}); err != nil {
-		b.log.Warn("edit interaction response", "err", redact(err, b.opt.Token))
+	if err := b.editText(b.context(), it.i, text); err != nil {
+		b.log.Warn("edit interaction response", "interaction_id", it.i.ID, "err", redact(err, b.opt.Token))
 	}
 }
 
@@ -163,12 +200,18 @@ func (b *Bot) failAfterDefer(it *inter, err error) {
 	if code := core.ErrorCode(err); code == core.EINTERNAL {
 		b.log.Error("interaction failed", "interaction_id", it.i.ID, "err", err)
 	}
+	b.privateAfterDefer(it, chat.ErrorText(err))
+}
+
+// privateAfterDefer deletes a public deferred response and sends text as a
+// message only the user sees.
+func (b *Bot) privateAfterDefer(it *inter, text string) {
 	if derr := b.sess.InteractionResponseDelete(it.i); derr != nil {
 		b.log.Debug("delete deferred response", "err", redact(derr, b.opt.Token))
 	}
-	if _, ferr := b.sess.FollowupMessageCreate(it.i, false, &discordgo.WebhookParams{Content: clip(chat.ErrorText(err)),
+	if _, ferr := b.sess.FollowupMessageCreate(it.i, false, &discordgo.WebhookParams{Content: clip(text),
 		Flags: discordgo.MessageFlagsEphemeral}); ferr != nil {
-		b.log.Warn("error follow-up", "err", redact(ferr, b.opt.Token))
+		b.log.Warn("private follow-up", "interaction_id", it.i.ID, "err", redact(ferr, b.opt.Token))
 	}
 }
 
@@ -189,15 +232,14 @@ func userOf(i *discordgo.Interaction) *discordgo.User {
 }
 
 // handle dispatches an interaction by type (ApplicationCommandData panics
-// on other types, so the type is checked first).
-func (b *Bot) handle(it *inter) {
+// on other types, so the type is checked first); false when the bot is
+// stopping and did not take it.
+func (b *Bot) handle(it *inter) bool {
 	u := userOf(it.i)
 	if u == nil {
-		return
+		return true
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
+	return b.spawn(func() {
 		switch it.i.Type {
 		case discordgo.InteractionApplicationCommand:
 			b.command(it, u)
@@ -206,14 +248,7 @@ func (b *Bot) handle(it *inter) {
 		case discordgo.InteractionMessageComponent:
 			b.component(it, u)
 		}
-	}()
-}
-
-func (b *Bot) context() context.Context {
-	if b.ctx != nil {
-		return context.WithoutCancel(b.ctx)
-	}
-	return context.Background()
+	})
 }
 
 // attachment is a picture a user gave, not yet downloaded.
@@ -397,7 +432,7 @@ func (b *Bot) start(ctx context.Context, it *inter, user string, req core.Reques
 // accept charges and queues the job and shows it in the original response.
 func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Request, urls []string) {
 	origin := core.Origin{Platform: Platform, ChatID: it.i.ChannelID, Extra: map[string]string{
-		"app": b.appID, "token": it.i.Token, "interaction": it.i.ID,
+		"app": b.app(), "token": it.i.Token, "interaction": it.i.ID,
 		"at": strconv.FormatInt(it.at.Unix(), 10), "limit": strconv.FormatInt(it.limit, 10),
 		"user": strings.TrimPrefix(user, Platform+":"), "guild": it.i.GuildID,
 	}}
@@ -412,8 +447,11 @@ func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Reque
 	if acc.Duplicate {
 		return
 	}
-	b.editor.track(acc.Job)
-	b.editReply(it, chat.Accepted(acc))
+	// Progress waits for this text, and it is not shown over the outcome.
+	if release, ok := b.editor.hold(acc.Job, false); ok {
+		b.editReply(it, chat.Accepted(acc))
+		release()
+	}
 }
 
 // download fetches an attachment (its signed URL expires, so at once).

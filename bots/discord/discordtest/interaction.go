@@ -41,6 +41,7 @@ type interaction struct {
 	// httpPending is true while the HTTP POST delivering the interaction
 	// awaits its answer (the initial response).
 	httpPending bool
+	answered    time.Time // when the HTTP answer was taken
 }
 
 // Response is an interaction's current original response, after edits.

@@ -65,6 +65,12 @@ type Options struct {
 	// DispatchWait is how long a simulated user waits for a gateway session
 	// to be ready before giving up on delivering an interaction (default 5 s).
 	DispatchWait time.Duration
+	// AnswerLag is how long Discord takes to know the initial response it
+	// got as the HTTP answer to an interaction: until then (and while the
+	// answer is outstanding) edits of @original and follow-ups answer 404
+	// Unknown Webhook (10015), as the real service sometimes does. Zero
+	// makes such calls wait for the answer instead.
+	AnswerLag time.Duration
 }
 
 func (o *Options) defaults() {
