@@ -84,7 +84,9 @@ func TestSendInvoiceRules(t *testing.T) {
 		edit func(p *bot.SendInvoiceParams)
 		want string
 	}{
-		{"two prices", func(p *bot.SendInvoiceParams) { p.Prices = append(p.Prices, models.LabeledPrice{Label: "tax", Amount: 1}) }, "STARS_INVOICE_INVALID"},
+		{"two prices", func(p *bot.SendInvoiceParams) {
+			p.Prices = append(p.Prices, models.LabeledPrice{Label: "tax", Amount: 1})
+		}, "STARS_INVOICE_INVALID"},
 		{"no prices", func(p *bot.SendInvoiceParams) { p.Prices = []models.LabeledPrice{} }, "prices"},
 		{"provider token", func(p *bot.SendInvoiceParams) { p.ProviderToken = "284685063:TEST:abc" }, "STARS_INVOICE_INVALID"},
 		{"tips", func(p *bot.SendInvoiceParams) { p.MaxTipAmount = 10 }, "STARS_INVOICE_INVALID"},
