@@ -14,7 +14,7 @@
 // presses (SendText, SendPhoto, ...); the bot receives them by long polling
 // (getUpdates, with real offset semantics) or by webhook.
 //
-// Telegram Stars payments (payments.go):
+// Telegram Stars payments (invoice.go, payments.go, stars.go):
 //
 //	sendInvoice                 XTR rules: no provider_token, no tips, exactly one
 //	                            price of 1-10000, payload 1-128 bytes, title 1-32,
@@ -33,6 +33,7 @@
 //	Redeliver(PayResult.UpdateID)  sends the same successful_payment again
 //	RefundByTelegram(chargeID) (updateID, error)  a refunded_payment message
 //	refundStarPayment           once per charge, then CHARGE_ALREADY_REFUNDED
+//	                            (Options.NotifyBotRefunds: also a refunded_payment message)
 //	getStarTransactions         offset/limit pages, chronological (or
 //	                            Options.StarTransactionsNewestFirst); a payment's id
 //	                            is its telegram_payment_charge_id
