@@ -14,7 +14,7 @@ import (
 type BotMessage struct {
 	ChatID    int64
 	MessageID int64
-	Kind      string // "text", "video", "photo" or "document"
+	Kind      string // "text", "video", "photo", "document" or "invoice"
 	Text      string // as sent (before parse_mode)
 	Caption   string
 	ParseMode string
@@ -26,7 +26,8 @@ type BotMessage struct {
 	File        *Upload
 	FileRef     string
 	ReplyTo     int64
-	ReplyMarkup string // JSON, "" when none
+	ReplyMarkup string   // JSON, "" when none
+	Invoice     *Invoice // for sendInvoice
 	Edits       int
 	Deleted     bool
 }

@@ -130,18 +130,27 @@ func (s *Server) confirmLocked(offset int64) {
 	}
 }
 
-// takeLocked returns up to limit pending updates of the allowed kinds,
-// dropping updates of other kinds as Telegram does. s.mu is held.
-func (s *Server) takeLocked(limit int) []*models.Update {
+// dropDisallowedLocked drops queued updates of kinds allowed_updates leaves
+// out, as Telegram does. s.mu is held.
+func (s *Server) dropDisallowedLocked() {
 	q := &s.updates
 	keep := q.items[:0]
 	for _, it := range q.items {
 		if s.allowedLocked(it.kind) {
 			keep = append(keep, it)
+		} else {
+			s.droppedLocked(it.u)
 		}
 	}
 	clear(q.items[len(keep):])
 	q.items = keep
+}
+
+// takeLocked returns up to limit pending updates of the allowed kinds,
+// dropping updates of other kinds as Telegram does. s.mu is held.
+func (s *Server) takeLocked(limit int) []*models.Update {
+	q := &s.updates
+	s.dropDisallowedLocked()
 	out := []*models.Update{}
 	for _, it := range q.items {
 		if len(out) == limit {
