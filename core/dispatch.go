@@ -108,7 +108,7 @@ func (s *Service) submit(id string) bool {
 			break
 		}
 		s.log.Warn("provider create failed before acceptance; retrying", "job_id", id, "attempt", attempt+1, "err", err)
-		if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
+		if !Sleep(ctx, retryWait(err, 0, s.cfg.RetryBase<<attempt)) {
 			err = ctx.Err()
 			break
 		}

@@ -73,7 +73,7 @@ func (s *Service) poll(e *pollEntry) {
 	switch {
 	case err != nil:
 		s.pmu.Lock()
-		s.sched.failed(e, now)
+		s.sched.failed(e, now, err)
 		errs := e.errs
 		s.pmu.Unlock()
 		s.kick(s.pollWake)
