@@ -275,11 +275,17 @@ func (h *harness) start() {
 	}
 }
 
-func (h *harness) close() {
+// stop stops the service, waiting for everything it runs; the database
+// stays open for the test to read.
+func (h *harness) stop() {
 	if h.svc != nil {
 		h.svc.Stop()
 		h.svc = nil
 	}
+}
+
+func (h *harness) close() {
+	h.stop()
 	if h.db != nil {
 		h.db.Close()
 		h.db = nil
@@ -326,6 +332,29 @@ func (h *harness) waitEvent(id string, want core.EventType) {
 	for !slices.Contains(h.front.eventTypes(id), want) {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("job %s: events %v, no %s", id, h.front.eventTypes(id), want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// count returns how many events of type want the frontend saw for a job.
+func (h *harness) count(id string, want core.EventType) int {
+	n := 0
+	for _, t := range h.front.eventTypes(id) {
+		if t == want {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds, failing after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -25,17 +25,6 @@ func withFlakyStore(script func(f *flakyStore)) (**flakyStore, func(h *harness))
 	}
 }
 
-// count returns how many events of type want the frontend saw for a job.
-func (h *harness) count(id string, want core.EventType) int {
-	n := 0
-	for _, t := range h.front.eventTypes(id) {
-		if t == want {
-			n++
-		}
-	}
-	return n
-}
-
 // A store call on the way from message to delivered video that fails (or
 // commits but reports failure) is retried: the job is delivered once and
 // charged once, without waiting for a restart.
@@ -87,18 +76,6 @@ func TestStoreFailuresOnTheWayAreRetried(t *testing.T) {
 			}
 			h.verify()
 		})
-	}
-}
-
-// waitFor polls cond until it holds, failing after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
