@@ -51,7 +51,7 @@ func (s *Service) deliver(j *Job) {
 				return s.store.Transition(ctx, j.ID, []State{Succeeded}, func(j *Job) { j.VideoPath, j.VideoSize = path, size })
 			})
 			if err != nil {
-				// Only when stopping: the next start delivers the job.
+				// Stopping (the next start delivers the job), or the job is gone.
 				s.log.Error("record download", "job_id", j.ID, "err", err)
 				return
 			}
@@ -114,7 +114,7 @@ func (s *Service) delivered(j *Job, via string) {
 		return s.store.Finish(ctx, j.ID, []State{Succeeded}, Delivered, "", via)
 	})
 	if err != nil {
-		// Only when stopping: the next start delivers the video again.
+		// Stopping (the next start delivers the video again), or the job is gone.
 		s.log.Error("mark delivered", "job_id", j.ID, "via", via, "err", err)
 		return
 	}

@@ -177,7 +177,7 @@ func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 		return s.store.Finish(ctx, j.ID, from, Failed, code, msg)
 	})
 	if ferr != nil {
-		// Only when stopping: the next start fails or resumes the job.
+		// Stopping (the next start fails or resumes the job), or the job is gone.
 		s.log.Error("finish failed job", "job_id", j.ID, "err", ferr)
 		return
 	}

@@ -211,3 +211,39 @@ func TestOldVideoKeptWhenItsJobCannotBeRead(t *testing.T) {
 		t.Fatalf("the video of a job that could not be read was removed: %v", err)
 	}
 }
+
+// A job caught while submitting whose refund cannot be written at a start
+// does not hold up the start; the refund is retried until it lands.
+func TestRecoveryRefundIsRetried(t *testing.T) {
+	fs, mod := withFlakyStore(func(f *flakyStore) { f.failN("finish submitting>failed", -1, false) })
+	h := newHarness(t, mod)
+	ctx := t.Context()
+	j := &core.Job{UserID: "test:rr", Key: "seed", Origin: core.Origin{Platform: "test"},
+		Req: core.Request{Model: "sora-2-text-to-video", Prompt: "caught", Orientation: core.Landscape, Duration: 10}, Price: 100}
+	if _, err := h.db.Accept(ctx, j, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := h.db.Transition(ctx, j.ID, []core.State{core.Queued}, func(j *core.Job) { j.State = core.Submitting }); err != nil || !ok {
+		t.Fatalf("seed: %v", err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- h.svc.Start(ctx) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start waits for a refund the store does not take")
+	}
+	waitFor(t, "retries of the refund", func() bool { return (*fs).count("finish submitting>failed") >= 3 })
+	(*fs).failN("finish submitting>failed", 0, false)
+	h.waitEvent(j.ID, core.EventFailed)
+	if got, _ := h.db.Job(ctx, j.ID); !got.Refunded || h.refunds("test:rr", j.ID) != 1 || h.balance("test:rr") != 1000 {
+		t.Fatalf("job %+v, %d refunds, balance %d", got, h.refunds("test:rr", j.ID), h.balance("test:rr"))
+	}
+	if c, _ := h.provider.counts(); c != 0 {
+		t.Fatalf("%d creates for a job caught while submitting", c)
+	}
+	h.verify()
+}

@@ -136,7 +136,7 @@ func (s *Service) succeed(j *Job, url string) {
 		})
 	})
 	if err != nil {
-		// Only when stopping: the next start polls the job again.
+		// Stopping (the next start polls the job again), or the job is gone.
 		s.log.Error("mark succeeded", "job_id", j.ID, "err", err)
 		return
 	}
