@@ -2,8 +2,13 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
+
+// storeAttempts bounds the tries of a store call whose failure the job
+// survives another way (the job fails and is refunded instead).
+const storeAttempts = 5
 
 // dispatchLoop moves queued jobs to the provider in FIFO order, keeping at
 // most MaxInflight there.
@@ -69,9 +74,13 @@ func (s *Service) submit(id string) bool {
 	// would leave a task we cannot account for. It has its own timeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 2*time.Minute)
 	defer cancel()
-	j, ok, err := s.store.Transition(ctx, id, []State{Queued}, func(j *Job) { j.State = Submitting })
+	j, ok, err := s.writeJob(ctx, "mark submitting", id, Submitting, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, id, []State{Queued}, func(j *Job) { j.State = Submitting })
+	})
 	if err != nil {
-		s.log.Error("mark submitting", "job_id", id, "err", err)
+		// Stopping (or the job is gone): a job still queued is queued
+		// again at the next start.
+		s.log.Warn("mark submitting", "job_id", id, "err", err)
 		return false
 	}
 	if !ok {
@@ -83,7 +92,11 @@ func (s *Service) submit(id string) bool {
 		s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
 		return false
 	}
-	imgs, err := s.store.Images(ctx, id)
+	var imgs [][]byte
+	err = s.persist(ctx, "load images", id, storeAttempts, func(ctx context.Context) (err error) {
+		imgs, err = s.store.Images(ctx, id)
+		return err
+	})
 	if err != nil {
 		s.log.Error("load images", "job_id", id, "err", err)
 		s.fail(ctx, j, []State{Submitting}, err)
@@ -108,7 +121,7 @@ func (s *Service) submit(id string) bool {
 			break
 		}
 		s.log.Warn("provider create failed before acceptance; retrying", "job_id", id, "attempt", attempt+1, "err", err)
-		if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
+		if !Sleep(ctx, retryWait(err, 0, s.cfg.RetryBase<<attempt)) {
 			err = ctx.Err()
 			break
 		}
@@ -125,18 +138,22 @@ func (s *Service) submit(id string) bool {
 		return false
 	}
 	now := time.Now().UTC()
-	j, ok, err = s.store.Transition(ctx, id, []State{Submitting}, func(j *Job) {
-		j.State, j.TaskID, j.SubmittedAt = Submitted, taskID, now
+	sj, ok, err := s.writeJob(ctx, "store task id", id, Submitted, storeAttempts, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, id, []State{Submitting}, func(j *Job) {
+			j.State, j.TaskID, j.SubmittedAt = Submitted, taskID, now
+		})
 	})
 	if err != nil || !ok {
 		// The task exists at the provider but we could not record it: treat
 		// it like a crash in between (fail and refund, never resubmit).
 		s.log.Error("store task id", "job_id", id, "task_id", taskID, "err", err)
-		if j != nil {
-			s.fail(ctx, j, []State{Submitting}, err)
+		if err == nil {
+			err = fmt.Errorf("store task id: job %s is %s, not submitting", id, sj.State)
 		}
+		s.fail(ctx, j, []State{Submitting}, err)
 		return false
 	}
+	j = sj
 	s.cfg.Metrics.JobState(Submitting, Submitted)
 	s.log.Info("job submitted", "job_id", id, "model", m.ID, "task_id", taskID)
 	s.notify(Event{Type: EventSubmitted, Job: j, Progress: -1})
@@ -156,13 +173,16 @@ func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 		s.lastUnavailable.at, s.lastUnavailable.msg = time.Now(), j.Req.Model+": "+msg
 		s.mu.Unlock()
 	}
-	fj, ok, ferr := s.store.Finish(ctx, j.ID, from, Failed, code, msg)
+	fj, ok, ferr := s.writeJob(ctx, "finish failed job", j.ID, Failed, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Finish(ctx, j.ID, from, Failed, code, msg)
+	})
 	if ferr != nil {
+		// Stopping (the next start fails or resumes the job), or the job is gone.
 		s.log.Error("finish failed job", "job_id", j.ID, "err", ferr)
 		return
 	}
 	if !ok {
-		return
+		return // finished meanwhile
 	}
 	s.cfg.Metrics.JobState(j.State, Failed)
 	s.cfg.Metrics.Refunded(fj.Price)

@@ -24,13 +24,13 @@ func (s *Service) recover(ctx context.Context) error {
 			s.mu.Unlock()
 			queued++
 		case Submitting:
-			s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE,
+			s.failLater(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE,
 				"The bot restarted while sending your job to the video service."))
 			failed++
 		case Submitted:
 			m, ok := s.catalog.Model(j.Req.Model)
 			if !ok {
-				s.fail(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
+				s.failLater(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
 				failed++
 				continue
 			}
@@ -53,4 +53,14 @@ func (s *Service) recover(ctx context.Context) error {
 	}
 	s.kick(s.dispatch)
 	return nil
+}
+
+// failLater fails a job without holding up the start: a store write that
+// fails is retried in the background until it lands or the service stops.
+func (s *Service) failLater(ctx context.Context, j *Job, from []State, err error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.fail(ctx, j, from, err)
+	}()
 }

@@ -108,8 +108,9 @@ type SubmitCase struct {
 	CtxLimit time.Duration
 	Code     string
 	Temp     bool
-	Msg      string // part of the user message
-	Operator bool   // an operator warning is logged
+	Wait     time.Duration // the Retry-After the error carries
+	Msg      string        // part of the user message
+	Operator bool          // an operator warning is logged
 }
 
 // SubmitFails submits m and r through c, to srv scripted as tt says, and
@@ -139,6 +140,9 @@ func SubmitFails(t *testing.T, srv *providertest.Server, c core.Provider, logs *
 	}
 	if got := core.IsTemporary(err); got != tt.Temp {
 		t.Errorf("temporary %v, want %v: %v", got, tt.Temp, err)
+	}
+	if got, _ := core.RetryAfter(err); got != tt.Wait {
+		t.Errorf("retry after %v, want %v: %v", got, tt.Wait, err)
 	}
 	if !strings.Contains(core.ErrorMessage(err), tt.Msg) {
 		t.Errorf("message %q lacks %q", core.ErrorMessage(err), tt.Msg)
