@@ -52,6 +52,7 @@ type Config struct {
 	// offered; SKUs the Discord consumable SKUs (see credits.go).
 	Packs []Pack
 	SKUs  []SKU
+
 	Logger *slog.Logger
 	// Metrics observes the service; nil for none.
 	Metrics Metrics
