@@ -253,6 +253,13 @@ func TestPaymentRefundedOnceNeverBelowZero(t *testing.T) {
 	if err != nil || p.Refund != core.RefundDone || p.Refunded != 30 {
 		t.Fatalf("payment %+v, %v", p, err)
 	}
+	// Told again once the user has credits: still nothing more.
+	if _, err := db.AdjustCredits(ctx, "telegram:1", 1000, false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, debited, err := db.PaymentRefunded(ctx, key, "telegram:1"); err != nil || debited != 0 {
+		t.Fatalf("told again: debited %d, %v", debited, err)
+	}
 	_, err = db.BeginRefund(ctx, key, "telegram:99")
 	wantCode(t, err, core.EINVALID)
 }
@@ -308,4 +315,36 @@ func TestPendingConsumes(t *testing.T) {
 		t.Fatalf("balance %d, want 300 bought - 100 refunded", got)
 	}
 	wantCode(t, db.MarkConsumed(ctx, core.DiscordEntitlement("e-9")), core.ENOTFOUND)
+}
+
+// Telegram's refunded_payment after our own refund began settles it
+// without taking the credits a second time.
+func TestPaymentRefundedSettlesPending(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, 0)
+	key := core.TelegramCharge("c-1")
+	mustPurchase(t, db, pack("telegram:1", "c-1", 500, 50))
+	if _, err := db.BeginRefund(ctx, key, "telegram:99"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AdjustCredits(ctx, "telegram:1", 200, false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	p, debited, err := db.PaymentRefunded(ctx, key, "telegram:1")
+	if err != nil || debited != 0 || p.Refund != core.RefundDone || p.Refunded != 500 {
+		t.Fatalf("PaymentRefunded: %+v, debited %d, %v", p, debited, err)
+	}
+	if got := balance(t, db, "telegram:1"); got != 200 {
+		t.Fatalf("balance %d, want 200", got)
+	}
+	if pend, _ := db.PendingRefunds(ctx); len(pend) != 0 {
+		t.Fatalf("pending refunds %+v", pend)
+	}
+	// The platform call of the refund then answers: nothing changes.
+	if p, err := db.EndRefund(ctx, key, false); err != nil || p.Refund != core.RefundDone {
+		t.Fatalf("EndRefund: %+v, %v", p, err)
+	}
+	if got := balance(t, db, "telegram:1"); got != 200 {
+		t.Fatalf("balance %d, want 200", got)
+	}
 }
