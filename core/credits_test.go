@@ -439,7 +439,7 @@ func TestPromoCodes(t *testing.T) {
 	_, err = m.svc.Promos(ctx, "telegram:1")
 	wantErr(t, err, core.EFORBIDDEN)
 	for _, bad := range []struct {
-		code           string
+		code          string
 		credits, uses int
 	}{{"", 10, 1}, {"has space", 10, 1}, {strings.Repeat("A", 33), 10, 1}, {"OK", 0, 1}, {"OK", 10, -1}} {
 		_, err := m.svc.CreatePromo(ctx, admin, bad.code, bad.credits, bad.uses)
