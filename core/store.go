@@ -83,7 +83,8 @@ type Stats struct {
 // Store keeps accounts, the ledger and jobs durably.
 type Store interface {
 	// Accept atomically checks the idempotency key, grants start credits to a
-	// new user, checks the user's balance and active-job limit, debits the
+	// new user, applies the daily allowance (as Account does), checks the
+	// user's balance and active-job limit, debits the
 	// price, appends the ledger entry and stores the job (state Queued) with
 	// its image bytes. It fills in j.ID. Errors: ENOCREDITS, ERATELIMITED
 	// (maxActive reached); a repeated key is a Duplicate result, not an error.

@@ -43,8 +43,10 @@ func (r *Report) problem(format string, args ...any) {
 }
 
 // Verify checks that every balance equals the sum of the user's ledger
-// entries and that the jobs, their charges and refunds, the indexes and the
-// counters agree. It returns an error naming the first problems found.
+// entries and that the jobs, their charges and refunds, the payments and
+// their refunds, the daily allowance, the promo codes, the indexes and the
+// counters agree (verify_credits.go has the checks of the credits bought
+// and earned). It returns an error naming the first problems found.
 func (db *DB) Verify(ctx context.Context) error {
 	r, err := db.VerifyReport(ctx)
 	if err != nil {
