@@ -430,3 +430,37 @@ func TestGrantEntitlement(t *testing.T) {
 		t.Fatalf("purchase_refund entries %+v", e)
 	}
 }
+
+// The daily allowance tops up at the first command of each UTC day: any
+// command (Touch), or /video in its own transaction.
+func TestDailyAllowanceThroughService(t *testing.T) {
+	ctx := context.Background()
+	m := newMoney(t, 200) // start credits 10
+	const u = "telegram:1"
+	if a, err := m.svc.Touch(ctx, u); err != nil || a.Balance != 200 {
+		t.Fatalf("first touch: %+v %v", a, err)
+	}
+	video := func() error {
+		_, err := m.svc.Accept(ctx, core.Submission{UserID: u, Origin: core.Origin{Platform: "test"}, Request: core.Request{Prompt: "a cat"}})
+		return err
+	}
+	for range 2 {
+		if err := video(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := video(); core.ErrorCode(err) != core.ENOCREDITS {
+		t.Fatalf("third video the same day: %v, want no credits", err)
+	}
+	m.advance(12 * time.Hour) // 00:00 UTC the next day
+	if err := video(); err != nil {
+		t.Fatalf("first video of the next day: %v", err)
+	}
+	if got := m.balance(u); got != 100 {
+		t.Fatalf("balance %d, want 200 - 100", got)
+	}
+	e := m.entries(u, core.LedgerAllowance)
+	if len(e) != 2 || e[0].Ref != "2026-12-02" || e[0].Amount != 200 || e[1].Ref != "2026-12-01" || e[1].Amount != 190 {
+		t.Fatalf("allowance entries %+v", e)
+	}
+}
