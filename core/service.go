@@ -48,6 +48,11 @@ type Config struct {
 	MediaURL func(path string) (string, error)
 	// Admins may adjust credits and see stats ("telegram:123").
 	Admins []string
+	// Packs are the credit packs sold for Telegram Stars, in the order
+	// offered; SKUs the Discord consumable SKUs (see credits.go).
+	Packs []Pack
+	SKUs  []SKU
+
 	Logger *slog.Logger
 	// Metrics observes the service; nil for none.
 	Metrics Metrics
@@ -122,6 +127,8 @@ type Service struct {
 
 	pmu   sync.Mutex
 	sched *pollScheduler
+
+	refunds sync.Map // PaymentKey → true while a refund of it runs (credits.go)
 
 	// lastUnavailable is the newest job failure of code EUNAVAILABLE, for
 	// operators (/readyz).

@@ -30,6 +30,9 @@ type accountRecord struct {
 	core.Account
 	Jobs   recentList `json:"jobs,omitempty"`
 	Ledger recentList `json:"ledger,omitempty"`
+	// Day is the UTC day (2006-01-02) of the user's last daily allowance
+	// check, kept only while the allowance is on.
+	Day string `json:"day,omitempty"`
 }
 
 // recentList is a list of ids stored compactly in JSON: a base64 string of
@@ -86,7 +89,8 @@ func pushRecent(list recentList, v uint64) recentList {
 }
 
 // Account returns the user's account, creating it with the start credits
-// if the user is new. Errors: EINVALID for an empty user id.
+// if the user is new, and applies the daily allowance at the user's first
+// command of the day. Errors: EINVALID for an empty user id.
 func (db *DB) Account(ctx context.Context, userID string) (core.Account, error) {
 	if err := ctx.Err(); err != nil {
 		return core.Account{}, err
@@ -103,12 +107,12 @@ func (db *DB) Account(ctx context.Context, userID string) (core.Account, error) 
 		a, found, err = getAccount(tx, userID)
 		return err
 	})
-	if err != nil || found {
+	if err != nil || (found && !db.allowanceDue(&a)) {
 		return a.Account, err
 	}
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		var err error
-		a, err = db.ensureAccount(tx, userID)
+		a, err = db.touchAccount(tx, userID)
 		return err
 	})
 	return a.Account, err

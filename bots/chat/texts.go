@@ -222,6 +222,14 @@ func ledgerKind(kind string) string {
 		return "refund"
 	case core.LedgerAdmin:
 		return "admin"
+	case core.LedgerPurchase:
+		return "purchase"
+	case core.LedgerPurchaseRefund:
+		return "purchase refund"
+	case core.LedgerAllowance:
+		return "daily credits"
+	case core.LedgerPromo:
+		return "promo code"
 	}
 	return kind
 }
@@ -259,6 +267,8 @@ func Stats(s core.Stats) string {
 		fmt.Fprintf(&b, " total %d", total)
 	}
 	fmt.Fprintf(&b, "\nCredits charged: %d, refunded: %d, held by users: %d", s.Charged, s.Refunded, s.Credits)
+	fmt.Fprintf(&b, "\nPurchases: %d (%d ⭐, %d credits, %d refunded) · daily credits: %d · promo codes: %d",
+		s.Purchases, s.PurchaseStars, s.PurchaseCredits, s.PurchaseRefunded, s.Allowance, s.Promo)
 	return b.String()
 }
 

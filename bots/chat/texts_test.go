@@ -164,3 +164,15 @@ func TestStatsAndErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCreditTexts(t *testing.T) {
+	got := Balance(core.Account{Balance: 600}, []core.LedgerEntry{
+		{Time: t0, Kind: core.LedgerPurchase, Amount: 500},
+		{Time: t0, Kind: core.LedgerPurchaseRefund, Amount: -500},
+		{Time: t0, Kind: core.LedgerAllowance, Amount: 70},
+		{Time: t0, Kind: core.LedgerPromo, Amount: 30},
+	})
+	contains(t, "Balance", got, "purchase +500", "purchase refund -500", "daily credits +70", "promo code +30")
+	s := Stats(core.Stats{Purchases: 2, PurchaseStars: 175, PurchaseCredits: 2000, PurchaseRefunded: 500, Allowance: 90, Promo: 40})
+	contains(t, "Stats", s, "Purchases: 2 (175 ⭐, 2000 credits, 500 refunded)", "daily credits: 90", "promo codes: 40")
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sorabot/core"
 )
@@ -21,6 +22,13 @@ type Config struct {
 	StartCredits int
 	CatalogPath  string
 	Catalog      *core.Catalog
+
+	// Selling and giving credits.
+	Packs        []core.Pack // SORABOT_PACKS
+	SKUs         []core.SKU  // DISCORD_SKUS
+	DailyCredits int
+	PaySupport   string // the /paysupport text
+	Terms        string // the /terms text
 
 	Provider    string // sorapro | videocreate | demo
 	ProviderURL string
@@ -50,6 +58,20 @@ type Config struct {
 	DemoProtocol string
 	LogLevel     string
 }
+
+// Default texts of /paysupport and /terms (Telegram requires both of a
+// bot that sells).
+const (
+	DefaultPaySupport = "Questions about a payment? Contact the operator of this bot and give the date of the payment. " +
+		"Credits you buy are added at once; /balance lists them. The operator can refund a purchase while its credits are unspent."
+	DefaultTerms = "Credits are bought with Telegram Stars or on Discord and are spent on generated videos. " +
+		"A video that fails is refunded in credits. Credits have no cash value and cannot be transferred. " +
+		"Your prompts and images are sent to a video provider to make your videos."
+)
+
+// maxText is the longest /paysupport or /terms text (a Telegram message
+// holds 4096 characters).
+const maxText = 4000
 
 // Providers.
 const (
@@ -110,6 +132,17 @@ func (e *env) int(name string, def, min int) int {
 	return n
 }
 
+// text reads a text shown to users as it is (only surrounding space
+// trimmed), at most maxText characters.
+func (e *env) text(name, def string) string {
+	v := e.str(name, def)
+	if n := utf8.RuneCountInString(v); n > maxText {
+		e.fail(name, "is %d characters long; at most %d fit a chat message", n, maxText)
+		return def
+	}
+	return v
+}
+
 func (e *env) duration(name string, def time.Duration) time.Duration {
 	v := e.str(name, "")
 	if v == "" {
@@ -168,6 +201,19 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		DemoDuration:   e.duration("SORABOT_DEMO_DURATION", 6*time.Second),
 		DemoProtocol:   strings.ToLower(e.str("SORABOT_DEMO_PROTOCOL", core.ProtocolSoraPro)),
 		LogLevel:       strings.ToLower(e.str("SORABOT_LOG_LEVEL", "")),
+		DailyCredits:   e.int("SORABOT_DAILY_CREDITS", 0, 0),
+		PaySupport:     e.text("SORABOT_PAYSUPPORT", DefaultPaySupport),
+		Terms:          e.text("SORABOT_TERMS", DefaultTerms),
+	}
+	var err error
+	if c.Packs, err = core.ParsePacks(e.str("SORABOT_PACKS", "")); err != nil {
+		e.fail("SORABOT_PACKS", "%v (a comma list of <credits>:<stars>, e.g. 500:50,1500:125)", err)
+	}
+	if c.SKUs, err = core.ParseSKUs(e.str("DISCORD_SKUS", "")); err != nil {
+		e.fail("DISCORD_SKUS", "%v (a comma list of <sku_id>:<credits>)", err)
+	}
+	if c.DailyCredits > core.MaxCredits {
+		e.fail("SORABOT_DAILY_CREDITS", "%d is more than %d", c.DailyCredits, core.MaxCredits)
 	}
 	c.DiscordPublicKey = e.secret("DISCORD_PUBLIC_KEY")
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
