@@ -61,9 +61,11 @@ func (a *albums) add(b *Bot, updateID int64, m *models.Message) <-chan struct{} 
 		if handle == nil {
 			handle = b.handleAlbum
 		}
-		b.wg.Add(1)
+		counted := b.tasks.add()
 		al.timer = after(b.opt.AlbumWait, func() {
-			defer b.wg.Done()
+			if counted {
+				defer b.tasks.done()
+			}
 			defer close(al.done)
 			a.mu.Lock()
 			delete(a.m, key)

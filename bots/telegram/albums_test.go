@@ -147,7 +147,7 @@ func TestAlbumPartAsTimerFires(t *testing.T) {
 	if len(b.albums.m) != 0 {
 		t.Errorf("%d albums still buffered", len(b.albums.m))
 	}
-	waitGroupDone(t, &b.wg)
+	waitGroupDone(t, &b.tasks.wg)
 }
 
 // Parts within the wait restart it; a redelivered part is not counted
@@ -177,7 +177,7 @@ func TestAlbumGathering(t *testing.T) {
 	if al := <-handled; len(al.parts) != 1 || al.parts[0].update != 502 {
 		t.Errorf("late album %+v", al.parts)
 	}
-	waitGroupDone(t, &b.wg)
+	waitGroupDone(t, &b.tasks.wg)
 }
 
 func waitGroupDone(t *testing.T, wg *sync.WaitGroup) {

@@ -80,7 +80,50 @@ type Bot struct {
 	mu   sync.Mutex
 	jobs map[string]*tracked // by job id
 
-	wg sync.WaitGroup
+	tasks tasks
+}
+
+// tasks counts the goroutines Run waits for before it returns. Events
+// keep coming from the service until it stops, after Run: work that
+// starts once Run has stopped waiting runs in the caller's goroutine, which
+// the service waits for.
+type tasks struct {
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// add counts one more task, or reports false once Run stopped waiting.
+func (t *tasks) add() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
+
+func (t *tasks) done() { t.wg.Done() }
+
+// run runs f in a counted goroutine, or in this one once Run stopped waiting.
+func (t *tasks) run(f func()) {
+	if !t.add() {
+		f()
+		return
+	}
+	go func() {
+		defer t.done()
+		f()
+	}()
+}
+
+// wait waits for the counted tasks; later ones are not counted.
+func (t *tasks) wait() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+	t.wg.Wait()
 }
 
 var _ core.Frontend = (*Bot)(nil)
@@ -183,7 +226,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	if _, err := b.api.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: commands}); err != nil {
 		b.log.Warn("setMyCommands", "err", redact(err, b.opt.Token))
 	}
-	defer b.wg.Wait()
+	defer b.tasks.wait()
 	if b.opt.PublicURL != "" {
 		_, err := b.api.SetWebhook(ctx, &tg.SetWebhookParams{
 			URL:            strings.TrimRight(b.opt.PublicURL, "/") + WebhookPath,
