@@ -123,13 +123,11 @@ func (b *Bot) createStatus(ctx context.Context, j *core.Job, text string) {
 		return
 	}
 	// Remembered for restarts, off the path that answers the user.
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
+	b.tasks.run(func() {
 		if err := b.svc.Annotate(context.WithoutCancel(ctx), j.ID, "status", strconv.Itoa(id)); err != nil {
 			b.log.Warn("remember status message", "job_id", j.ID, "err", err)
 		}
-	}()
+	})
 	if ev != nil {
 		b.Notify(ctx, *ev)
 	}
@@ -140,11 +138,7 @@ func (b *Bot) createStatus(ctx context.Context, j *core.Job, text string) {
 // get through.
 func (b *Bot) Notify(ctx context.Context, ev core.Event) {
 	if chat.Final(ev) {
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			b.finalStatus(context.WithoutCancel(ctx), ev)
-		}()
+		b.tasks.run(func() { b.finalStatus(context.WithoutCancel(ctx), ev) })
 		return
 	}
 	t := b.track(ev.Job)
@@ -157,11 +151,7 @@ func (b *Bot) Notify(ctx context.Context, ev core.Event) {
 	if t.statusID == 0 {
 		b.mu.Unlock()
 		// A job recovered after a restart that never got its message.
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			b.createStatus(context.WithoutCancel(ctx), ev.Job, chat.Status(ev))
-		}()
+		b.tasks.run(func() { b.createStatus(context.WithoutCancel(ctx), ev.Job, chat.Status(ev)) })
 		return
 	}
 	b.mu.Unlock()
@@ -169,11 +159,7 @@ func (b *Bot) Notify(ctx context.Context, ev core.Event) {
 	if !ok {
 		return
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		b.edit(context.WithoutCancel(ctx), t, text, false)
-	}()
+	b.tasks.run(func() { b.edit(context.WithoutCancel(ctx), t, text, false) })
 }
 
 func (b *Bot) edit(ctx context.Context, t *tracked, text string, must bool) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -37,6 +38,9 @@ type Config struct {
 
 	TelegramToken  core.Secret
 	TelegramAPIURL string
+	// TelegramMaxUpload is the largest video uploaded to Telegram; 0 lets
+	// the bot choose by TelegramAPIURL.
+	TelegramMaxUpload int64
 
 	DiscordToken     core.Secret
 	DiscordAPIURL    string
@@ -156,6 +160,32 @@ func (e *env) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// sizeUnits are the units a size may carry; KB, MB and GB are binary
+// (1MB = 1 MiB), as Telegram counts its limits.
+var sizeUnits = map[string]int64{
+	"": 1, "B": 1,
+	"K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10,
+	"M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
+	"G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30,
+}
+
+// size reads a positive size such as 50MB, 2000MB or a number of bytes;
+// 0 when unset.
+func (e *env) size(name string) int64 {
+	v := e.str(name, "")
+	if v == "" {
+		return 0
+	}
+	digits := strings.TrimRight(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \t")
+	unit, ok := sizeUnits[strings.ToUpper(strings.TrimSpace(v[len(digits):]))]
+	n, err := strconv.ParseInt(strings.TrimSpace(digits), 10, 64)
+	if !ok || err != nil || n <= 0 || n > math.MaxInt64/unit {
+		e.fail(name, "%q is not a size such as 50MB, 2000MB or a number of bytes", v)
+		return 0
+	}
+	return n * unit
+}
+
 func (e *env) url(name, def string) string {
 	v := e.str(name, def)
 	if v == "" {
@@ -216,6 +246,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		e.fail("SORABOT_DAILY_CREDITS", "%d is more than %d", c.DailyCredits, core.MaxCredits)
 	}
 	c.DiscordPublicKey = e.secret("DISCORD_PUBLIC_KEY")
+	c.TelegramMaxUpload = e.size("TELEGRAM_MAX_UPLOAD")
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		e.fail("SORABOT_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 	}

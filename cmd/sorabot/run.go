@@ -85,7 +85,7 @@ func (m *Main) serve(ctx context.Context) error {
 	if cfg.TelegramToken != "" {
 		tb, err = telegram.New(ctx, a.svc, telegram.Options{
 			Token: cfg.TelegramToken, APIURL: cfg.TelegramAPIURL, PublicURL: cfg.PublicURL,
-			Logger: a.log, Interval: cfg.StatusInterval,
+			Logger: a.log, Interval: cfg.StatusInterval, MaxUpload: cfg.TelegramMaxUpload,
 		})
 		if err != nil {
 			return err

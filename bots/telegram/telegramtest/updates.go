@@ -1,8 +1,10 @@
 package telegramtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"time"
 
@@ -72,6 +74,32 @@ func (s *Server) Redeliver(updateID int64) {
 	}
 	q.items = append(q.items, &queued{u: u, kind: updateKind(u), redeliver: true})
 	sort.SliceStable(q.items, func(i, j int) bool { return q.items[i].u.ID < q.items[j].u.ID })
+	s.notifyLocked()
+}
+
+// DeliverInOrder queues updates (pending or already confirmed) to be posted
+// to the webhook next, one by one in exactly the order given, each as by
+// Redeliver. Telegram posts in update_id order, but a bot that handles
+// updates concurrently meets them in any order: this lets a test choose
+// that order. getUpdates still returns them in update_id order, as Telegram
+// does (clients take the last update's id as their offset).
+func (s *Server) DeliverInOrder(ids ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := &s.updates
+	var front []*queued
+	for _, id := range ids {
+		if u := q.history[id]; u != nil {
+			front = append(front, &queued{u: u, kind: updateKind(u), redeliver: true})
+		}
+	}
+	rest := make([]*queued, 0, len(q.items))
+	for _, it := range q.items {
+		if !slices.Contains(ids, it.u.ID) {
+			rest = append(rest, it)
+		}
+	}
+	q.items = append(front, rest...)
 	s.notifyLocked()
 }
 
@@ -151,8 +179,12 @@ func (s *Server) dropDisallowedLocked() {
 func (s *Server) takeLocked(limit int) []*models.Update {
 	q := &s.updates
 	s.dropDisallowedLocked()
+	// The queue may be out of update_id order (DeliverInOrder, for
+	// webhooks); getUpdates answers in order.
+	items := slices.Clone(q.items)
+	slices.SortStableFunc(items, func(a, b *queued) int { return cmp.Compare(a.u.ID, b.u.ID) })
 	out := []*models.Update{}
-	for _, it := range q.items {
+	for _, it := range items {
 		if len(out) == limit {
 			break
 		}
