@@ -211,6 +211,8 @@ func imageFlags(line string) (string, []string) {
 	return strings.Join(keep, " "), paths
 }
 
+// handle answers one command line; what a command does and answers is
+// chat.Commands', the console only adds its --image=FILE and video folder.
 func (c *Console) handle(ctx context.Context, line string) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -222,84 +224,42 @@ func (c *Console) handle(ctx context.Context, line string) {
 		c.say("%s", chat.ErrorText(err))
 		return
 	}
-	cat, protocol := c.svc.Catalog(), c.svc.Protocol()
-	switch cmd.Name {
-	case "":
+	if cmd.Name == "" {
 		c.say("%s", chat.PlainText())
-	case chat.CmdVideo, chat.CmdStoryboard:
-		req := cmd.Request
-		for _, p := range paths {
-			b, err := readImage(p)
-			if err != nil {
-				c.say("%s", chat.ErrorText(err))
-				return
-			}
-			req.Images = append(req.Images, core.Image{Data: b})
+		return
+	}
+	if chat.Lookup(cmd.Name).Request {
+		c.submit(ctx, cmd.Request, paths)
+		return
+	}
+	r := chat.NewCommands(c.svc).Run(ctx, chat.Call{User: c.user, Syntax: chat.Typed, Command: cmd})
+	if cmd.Name == chat.CmdHelp && r.Err == nil {
+		r.Text += fmt.Sprintf("\n\nIn this console, --image=FILE attaches a picture (repeat it for several), and videos are written to %s/.", c.opt.OutDir)
+	}
+	c.say("%s", r.Text)
+	if j := r.Resend; j != nil && j.VideoPath != "" {
+		dst, err := c.save(j, j.VideoPath)
+		if err != nil {
+			c.say("⚠️ The video of job #%s could not be written: %v", j.ID, err)
+			return
 		}
-		acc, err := c.svc.Accept(ctx, core.Submission{UserID: c.user,
-			Origin: core.Origin{Platform: Platform, ChatID: c.user}, Request: req})
+		c.say("🎞 %s", dst)
+	}
+}
+
+// submit reads the pictures and accepts the request.
+func (c *Console) submit(ctx context.Context, req core.Request, paths []string) {
+	for _, p := range paths {
+		b, err := readImage(p)
 		if err != nil {
 			c.say("%s", chat.ErrorText(err))
 			return
 		}
-		if !acc.Job.State.Terminal() {
-			c.setPending(acc.Job.ID, true)
-		}
-		c.say("%s", chat.Accepted(acc))
-	case chat.CmdBalance:
-		a, l, err := c.svc.Balance(ctx, c.user, 5)
-		c.reply(chat.Balance(a, l), err)
-	case chat.CmdHistory:
-		jobs, err := c.svc.History(ctx, c.user, 10)
-		c.reply(chat.History(jobs), err)
-	case chat.CmdJob:
-		j, err := c.svc.Job(ctx, c.user, cmd.JobID)
-		if err != nil {
-			c.reply("", err)
-			return
-		}
-		c.say("%s", chat.JobInfo(j))
-		if j.State == core.Delivered && j.VideoPath != "" {
-			if dst, err := c.save(j, j.VideoPath); err == nil {
-				c.say("🎞 %s", dst)
-			}
-		}
-	case chat.CmdCancel:
-		j, err := c.svc.Cancel(ctx, c.user, cmd.JobID)
-		if err == nil {
-			c.setPending(j.ID, false)
-			c.say("%s", chat.Canceled(j))
-			return
-		}
-		c.reply("", err)
-	case chat.CmdModels:
-		c.say("%s", chat.Models(cat, protocol))
-	case chat.CmdHelp:
-		c.say("%s\n\nIn this console, --image=FILE attaches a picture (repeat it for several), and videos are written to %s/.", chat.Help(cat, protocol), c.opt.OutDir)
-	case chat.CmdStart:
-		a, _, err := c.svc.Balance(ctx, c.user, 0)
-		c.reply(chat.Start(cat, protocol, a.Balance), err)
-	case chat.CmdGrant:
-		if cmd.Target == "" {
-			c.say("%s", chat.NoTarget())
-			return
-		}
-		a, err := c.svc.Grant(ctx, c.user, cmd.Target, cmd.Amount, cmd.Set)
-		c.reply(chat.Granted(a), err)
-	case chat.CmdStats:
-		s, err := c.svc.Stats(ctx, c.user)
-		c.reply(chat.Stats(s), err)
-	default:
-		c.say("%s", chat.UnknownCommand(cmd.Name))
+		req.Images = append(req.Images, core.Image{Data: b})
 	}
-}
-
-func (c *Console) reply(text string, err error) {
-	if err != nil {
-		c.say("%s", chat.ErrorText(err))
-		return
-	}
-	c.say("%s", text)
+	_, r := chat.NewCommands(c.svc).Submit(ctx, core.Submission{UserID: c.user,
+		Origin: core.Origin{Platform: Platform, ChatID: c.user}, Request: req})
+	c.say("%s", r.Text)
 }
 
 func readImage(path string) ([]byte, error) {
@@ -318,11 +278,19 @@ func (c *Console) Notify(ctx context.Context, ev core.Event) {
 		return
 	}
 	switch ev.Type {
+	case core.EventQueued:
+		// Accepted by this console's command, whose answer says so.
+		c.setPending(ev.Job.ID, true)
+		return
+	case core.EventCanceled:
+		// Canceled by this console's /cancel, whose answer says so.
+		c.setPending(ev.Job.ID, false)
+		return
 	case core.EventDelivered:
 		c.say("✅ Job #%s done: %s", ev.Job.ID, filepath.Join(c.opt.OutDir, ev.Job.ID+".mp4"))
 		c.setPending(ev.Job.ID, false)
 		return
-	case core.EventFailed, core.EventCanceled:
+	case core.EventFailed:
 		c.say("%s", chat.Status(ev))
 		c.setPending(ev.Job.ID, false)
 		return
