@@ -42,8 +42,7 @@ type Console struct {
 	throttle *chat.Throttle
 
 	mu      sync.Mutex
-	pending map[string]bool // jobs this console waits for
-	changed chan struct{}
+	changed chan struct{} // a job of this console's user ended
 }
 
 var _ core.Frontend = (*Console)(nil)
@@ -61,7 +60,7 @@ func New(svc *core.Service, opt Options) *Console {
 		opt.Interval = 2 * time.Second
 	}
 	return &Console{svc: svc, opt: opt, user: Platform + ":" + opt.User,
-		throttle: chat.NewThrottle(opt.Interval), pending: map[string]bool{}, changed: make(chan struct{}, 1)}
+		throttle: chat.NewThrottle(opt.Interval), changed: make(chan struct{}, 1)}
 }
 
 func (c *Console) say(format string, args ...any) {
@@ -184,14 +183,8 @@ func (c *Console) drain(ctx context.Context) error {
 	}
 }
 
-func (c *Console) setPending(id string, on bool) {
-	c.mu.Lock()
-	if on {
-		c.pending[id] = true
-	} else {
-		delete(c.pending, id)
-	}
-	c.mu.Unlock()
+// ended wakes drain.
+func (c *Console) ended() {
 	select {
 	case c.changed <- struct{}{}:
 	default:
@@ -278,28 +271,19 @@ func (c *Console) Notify(ctx context.Context, ev core.Event) {
 		return
 	}
 	switch ev.Type {
-	case core.EventQueued:
-		// Accepted by this console's command, whose answer says so.
-		c.setPending(ev.Job.ID, true)
-		return
-	case core.EventCanceled:
-		// Canceled by this console's /cancel, whose answer says so.
-		c.setPending(ev.Job.ID, false)
-		return
+	case core.EventQueued, core.EventCanceled:
+		// Caused by this console's /video or /cancel, whose answer said so.
 	case core.EventDelivered:
 		c.say("✅ Job #%s done: %s", ev.Job.ID, filepath.Join(c.opt.OutDir, ev.Job.ID+".mp4"))
-		c.setPending(ev.Job.ID, false)
-		return
 	case core.EventFailed:
 		c.say("%s", chat.Status(ev))
-		c.setPending(ev.Job.ID, false)
-		return
+	default:
+		if text, ok := c.throttle.Update(c.user, ev, time.Now()); ok {
+			c.say("%s", text)
+		}
 	}
-	c.mu.Lock()
-	c.pending[ev.Job.ID] = true
-	c.mu.Unlock()
-	if text, ok := c.throttle.Update(c.user, ev, time.Now()); ok {
-		c.say("%s", text)
+	if chat.Final(ev) {
+		c.ended()
 	}
 }
 
