@@ -21,7 +21,9 @@ import (
 
 // The shared command scenarios, through the real client and the fake Bot API.
 func TestScenarios(t *testing.T) {
-	chattest.Run(t, chattest.Frontend{Syntax: chat.Typed, User: tgUser, Start: startTelegram})
+	chattest.Run(t, chattest.Frontend{Syntax: chat.Typed, User: tgUser, Start: func(t *testing.T, env chattest.Env) chattest.Driver {
+		return startTelegram(t, env, env.Provider)
+	}})
 }
 
 func tgUser(n int) string { return fmt.Sprintf("%s:%d", telegram.Platform, 1000+n) }
@@ -34,13 +36,15 @@ type tgDriver struct {
 	last map[int64]int64 // per chat, the newest message id the driver knows
 }
 
-func startTelegram(t *testing.T, env chattest.Env) chattest.Driver {
+// startTelegram runs the bot (long polling) on a service made of env with
+// provider p.
+func startTelegram(t *testing.T, env chattest.Env, p core.Provider) *tgDriver {
 	fake := telegramtest.New(telegramtest.Options{Token: token})
 	db, err := storage.Open(filepath.Join(t.TempDir(), "db"), storage.Options{StartCredits: env.StartCredits})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := core.NewService(env.Config, db, env.Provider, env.Catalog)
+	svc := core.NewService(env.Config, db, p, env.Catalog)
 	ctx, cancel := context.WithCancel(context.Background())
 	bot, err := telegram.New(ctx, svc, telegram.Options{Token: core.Secret(token), APIURL: fake.URL,
 		Logger: slog.New(slog.DiscardHandler), Interval: 20 * time.Millisecond})
