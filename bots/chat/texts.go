@@ -9,9 +9,11 @@ import (
 	"sorabot/core"
 )
 
-// Every text a user can see comes from this file and texts_job.go, so that
-// translations can follow. Texts are plain (no Markdown): they read the same
-// on Telegram, Discord and a terminal.
+// Every text a user can see comes from this package (this file,
+// texts_job.go, help.go, progress.go and the summaries in commands.go), so
+// that translations can follow. Texts are plain (no Markdown): they read the
+// same on Telegram, Discord and a terminal; where they show a command they
+// take the platform's Syntax.
 
 // Balance is the /balance text: "<N> credits", then the given ledger lines
 // (newest first).
@@ -126,6 +128,47 @@ func RepeatStarted() string { return "🔁 Making it again…" }
 
 // ResendGone answers /job for a delivered video whose file is no longer kept.
 func ResendGone() string { return "This video is no longer kept here." }
+
+// Pictures a user gave that cannot be used (the frontends wrap these in
+// EINVALID errors).
+
+// PictureTooBigToFetch: Telegram lets bots download files up to 20 MB.
+func PictureTooBigToFetch() string {
+	return "This picture is too big for a bot to download (over 20 MB)."
+}
+
+// PictureTooBig says an attachment's size and the limit, in MiB.
+func PictureTooBig(size int64, limit int64) string {
+	return fmt.Sprintf("The picture is %.1f MiB; the limit is %d MiB.", float64(size)/(1<<20), limit>>20)
+}
+
+// PictureOverLimit says a downloaded picture passed the limit.
+func PictureOverLimit(limit int64) string {
+	return fmt.Sprintf("The picture is over %d MiB.", limit>>20)
+}
+
+// NotAPicture answers an attachment that is not an image.
+func NotAPicture() string {
+	return "The attachment is not a picture: attach a PNG, JPEG or WebP image."
+}
+
+// PictureLinkInvalid answers an attachment whose link cannot be fetched.
+func PictureLinkInvalid() string { return "The picture's link is not valid." }
+
+// PictureExpired answers an attachment that could not be downloaded.
+func PictureExpired() string {
+	return "The picture could not be downloaded (it may have expired): send it again."
+}
+
+// PromptRequired answers a form sent without a prompt.
+func PromptRequired() string { return "Please describe the video you want: a prompt is required." }
+
+// The storyboard form (a Discord modal).
+const (
+	StoryboardTitle       = "Storyboard"
+	StoryboardLabel       = "One shot per line: 5s A city at dusk"
+	StoryboardPlaceholder = "5s A city at dusk\n5s A runner crosses the bridge"
+)
 
 // Grammar errors (returned by Parse as core.Error messages).
 

@@ -322,10 +322,10 @@ func (b *Bot) storyboard(ctx context.Context, it *inter, user, shots, orientatio
 
 func (b *Bot) shotsModal(it *inter, orientation string) {
 	err := b.respond(it, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-		CustomID: "storyboard:" + orientation, Title: "Storyboard",
+		CustomID: "storyboard:" + orientation, Title: chat.StoryboardTitle,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: "shots", Label: "One shot per line: 5s A city at dusk", Style: discordgo.TextInputParagraph,
-				Required: true, MaxLength: 4000, Placeholder: "5s A city at dusk\n5s A runner crosses the bridge"},
+			discordgo.TextInput{CustomID: "shots", Label: chat.StoryboardLabel, Style: discordgo.TextInputParagraph,
+				Required: true, MaxLength: 4000, Placeholder: chat.StoryboardPlaceholder},
 		}}},
 	}})
 	if err != nil {
@@ -339,11 +339,11 @@ func (b *Bot) shotsModal(it *inter, orientation string) {
 func (b *Bot) start(ctx context.Context, it *inter, user string, req core.Request, atts []attachment) {
 	for _, a := range atts {
 		if a.Size > core.MaxImageBytes {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "The picture is %.1f MiB; the limit is %d MiB.", float64(a.Size)/(1<<20), core.MaxImageBytes>>20)))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PictureTooBig(int64(a.Size), core.MaxImageBytes))))
 			return
 		}
 		if a.ContentType != "" && !strings.HasPrefix(a.ContentType, "image/") {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "The attachment is not a picture: attach a PNG, JPEG or WebP image.")))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.NotAPicture())))
 			return
 		}
 	}
@@ -398,7 +398,7 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, core.Errorf(core.EINVALID, "The picture's link is not valid.")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureLinkInvalid())
 	}
 	resp, err := b.sess.Client.Do(req)
 	if err != nil {
@@ -406,14 +406,14 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, core.Errorf(core.EINVALID, "The picture could not be downloaded (it may have expired): send it again.")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureExpired())
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, core.MaxImageBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("download attachment: %w", err)
 	}
 	if len(data) > core.MaxImageBytes {
-		return nil, core.Errorf(core.EINVALID, "The picture is over %d MiB.", core.MaxImageBytes>>20)
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureOverLimit(core.MaxImageBytes))
 	}
 	return data, nil
 }
@@ -443,7 +443,7 @@ func (b *Bot) modal(it *inter, u *discordgo.User) {
 	case strings.HasPrefix(data.CustomID, "animate:"):
 		req := core.Request{Prompt: modalValue(data, "prompt")}
 		if strings.TrimSpace(req.Prompt) == "" {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "Please describe the video you want: a prompt is required.")))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PromptRequired())))
 			return
 		}
 		if !b.deferReply(it, false) {

@@ -167,12 +167,12 @@ func (b *Bot) download(ctx context.Context, fileID string) ([]byte, error) {
 	f, err := b.api.GetFile(ctx, &tg.GetFileParams{FileID: fileID})
 	if err != nil {
 		if strings.Contains(err.Error(), "too big") {
-			return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+			return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
 		}
 		return nil, fmt.Errorf("getFile: %v", redact(err, b.opt.Token))
 	}
 	if f.FileSize > maxDownload {
-		return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api.FileDownloadLink(f), nil)
 	if err != nil {
@@ -191,7 +191,7 @@ func (b *Bot) download(ctx context.Context, fileID string) ([]byte, error) {
 		return nil, fmt.Errorf("file download: %v", redact(err, b.opt.Token))
 	}
 	if len(data) > maxDownload {
-		return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
 	}
 	return data, nil
 }
