@@ -261,7 +261,9 @@ func (s *Service) Quote(r *Request) (Quote, error) {
 
 // Accept validates the request, applies the user's rate and in-flight
 // limits, charges the price and queues the job, all before the provider is
-// touched. Errors are *Error: EINVALID, EUNAVAILABLE, ERATELIMITED, ENOCREDITS.
+// touched; the job's frontend sees EventQueued before Accept returns (not for
+// a duplicate). Errors are *Error: EINVALID, EUNAVAILABLE, ERATELIMITED,
+// ENOCREDITS.
 func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) {
 	req := sub.Request
 	q, err := s.Quote(&req)
@@ -285,6 +287,7 @@ func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) 
 	s.queue = append(s.queue, res.Job.Clone())
 	pos := len(s.queue)
 	s.mu.Unlock()
+	s.notify(Event{Type: EventQueued, Job: res.Job.Clone(), Position: pos, Progress: -1, Balance: res.Balance})
 	s.kick(s.dispatch)
 	return Accepted{Job: res.Job.Clone(), Position: pos, Balance: res.Balance}, nil
 }
@@ -348,8 +351,9 @@ func (s *Service) notify(ev Event) {
 	f.Notify(s.ctx, ev)
 }
 
-// Cancel cancels a queued job of the user and refunds it. Errors: ENOTFOUND
-// (no such job of this user), EINVALID (already submitted or finished).
+// Cancel cancels a queued job of the user and refunds it; the job's frontend
+// sees EventCanceled before Cancel returns. Errors: ENOTFOUND (no such job of
+// this user), EINVALID (already submitted or finished).
 func (s *Service) Cancel(ctx context.Context, userID, jobID string) (*Job, error) {
 	j, err := s.store.Job(ctx, jobID)
 	if err != nil {
@@ -375,6 +379,7 @@ func (s *Service) Cancel(ctx context.Context, userID, jobID string) (*Job, error
 	s.mu.Unlock()
 	s.cfg.Metrics.JobState(Queued, Canceled)
 	s.cfg.Metrics.Refunded(j.Price)
+	s.notify(Event{Type: EventCanceled, Job: j.Clone(), Progress: -1})
 	s.notifyPositions()
 	return j, nil
 }

@@ -17,7 +17,10 @@ const barCells = 10
 func Status(ev core.Event) string {
 	j := ev.Job
 	switch ev.Type {
-	case core.EventQueued, core.EventPosition:
+	case core.EventQueued:
+		// The job was just accepted: its first status says what it costs.
+		return Accepted(core.Accepted{Job: j, Position: ev.Position, Balance: ev.Balance})
+	case core.EventPosition:
 		if ev.Position > 0 {
 			return fmt.Sprintf("⏳ Job %s is queued: position %d", jobRef(j), ev.Position)
 		}

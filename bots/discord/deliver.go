@@ -56,7 +56,7 @@ func notWritable(err error) bool {
 
 func repeatRow(j *core.Job) []discordgo.MessageComponent {
 	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-		discordgo.Button{Label: chat.RepeatButton(), Style: discordgo.SecondaryButton, CustomID: "repeat:" + j.ID},
+		discordgo.Button{Label: chat.RepeatButton(), Style: discordgo.SecondaryButton, CustomID: chat.RepeatData(j.ID)},
 	}}}
 }
 

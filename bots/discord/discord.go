@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -216,13 +215,6 @@ func (b *Bot) context() context.Context {
 	return context.Background()
 }
 
-func redact(err error, token core.Secret) error {
-	if err == nil || token == "" || !strings.Contains(err.Error(), token.Reveal()) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), token.Reveal(), "[redacted]"))
-}
-
 // register overwrites the application's commands in one call.
 func (b *Bot) register() error {
 	cmds := commands(b.svc.Catalog(), b.svc.Protocol())
@@ -230,75 +222,4 @@ func (b *Bot) register() error {
 		return fmt.Errorf("discord: register commands: %v", redact(err, b.opt.Token))
 	}
 	return nil
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// commands are the slash and context-menu commands, built from the catalog.
-func commands(cat *core.Catalog, protocol string) []*discordgo.ApplicationCommand {
-	var models, qualities []*discordgo.ApplicationCommandOptionChoice
-	durations := map[int]bool{}
-	seenQ := map[string]bool{}
-	for _, m := range cat.Enabled(protocol) {
-		if len(models) < 25 {
-			models = append(models, &discordgo.ApplicationCommandOptionChoice{Name: m.ID, Value: m.ID})
-		}
-		for _, d := range m.Durations {
-			durations[d] = true
-		}
-		for _, q := range m.Qualities {
-			if !seenQ[q] && len(qualities) < 25 {
-				seenQ[q] = true
-				qualities = append(qualities, &discordgo.ApplicationCommandOptionChoice{Name: q, Value: q})
-			}
-		}
-	}
-	var durChoices []*discordgo.ApplicationCommandOptionChoice
-	for d := 1; d <= 60 && len(durChoices) < 25; d++ {
-		if durations[d] {
-			durChoices = append(durChoices, &discordgo.ApplicationCommandOptionChoice{Name: fmt.Sprintf("%d s", d), Value: d})
-		}
-	}
-	orientation := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "orientation",
-		Description: "portrait or landscape (default landscape)", Choices: []*discordgo.ApplicationCommandOptionChoice{
-			{Name: "landscape", Value: core.Landscape}, {Name: "portrait", Value: core.Portrait}}}
-	video := &discordgo.ApplicationCommand{Name: "video", Description: "Make a video from a description (attach an image to animate it)",
-		Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionString, Name: "prompt", Description: "What the video shows", Required: true, MaxLength: 2000},
-			{Type: discordgo.ApplicationCommandOptionAttachment, Name: "image", Description: "A picture to animate (PNG, JPEG or WebP)"},
-			orientation,
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "pro", Description: "Use the pro tier"},
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "watermark", Description: "Accept a watermarked video"},
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "private", Description: "Do not publish the video (where the model allows)"},
-		}}
-	if len(models) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
-			Name: "model", Description: "A model (/models lists them with prices)", Choices: models})
-	}
-	if len(durChoices) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger,
-			Name: "duration", Description: "Length in seconds", Choices: durChoices})
-	}
-	if len(qualities) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
-			Name: "quality", Description: "Quality (pro models)", Choices: qualities})
-	}
-	admin := int64(discordgo.PermissionAdministrator)
-	return []*discordgo.ApplicationCommand{
-		video,
-		{Name: "storyboard", Description: "A storyboard: shots like \"5s A city at dusk | 5s A runner\"", Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionString, Name: "shots", Description: "Shots separated by | (leave out to type them one per line)"},
-			orientation,
-		}},
-		{Name: "balance", Description: "Your credits and last changes"},
-		{Name: "history", Description: "Your last jobs"},
-		{Name: "models", Description: "Models and prices"},
-		{Name: "help", Description: "How it works"},
-		{Name: "cancel", Description: "Cancel a job that is still queued (refunded)", Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionString, Name: "job", Description: "The job number", Required: true}}},
-		{Name: "grant", Description: "Admins: add credits to a user", DefaultMemberPermissions: &admin, Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionUser, Name: "user", Description: "Who gets them", Required: true},
-			{Type: discordgo.ApplicationCommandOptionInteger, Name: "amount", Description: "Credits (negative to remove)", Required: true}}},
-		{Name: "Animate", Type: discordgo.MessageApplicationCommand},
-	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -261,113 +263,86 @@ func (b *Bot) command(it *inter, u *discordgo.User) {
 	ctx := b.context()
 	data := it.i.ApplicationCommandData()
 	user := Platform + ":" + u.ID
-	cat, protocol := b.svc.Catalog(), b.svc.Protocol()
-	opts := map[string]*discordgo.ApplicationCommandInteractionDataOption{}
-	for _, o := range data.Options {
-		opts[o.Name] = o
+	opt := func(name string) string {
+		if o := optionNamed(data.Options, name); o != nil {
+			return optionText(o)
+		}
+		return ""
 	}
 	switch data.Name {
-	case "video":
-		req := core.Request{}
-		if o := opts["prompt"]; o != nil {
-			req.Prompt = o.StringValue()
-		}
-		if o := opts["model"]; o != nil {
-			req.Model = o.StringValue()
-		}
-		if o := opts["orientation"]; o != nil {
-			req.Orientation = o.StringValue()
-		}
-		if o := opts["duration"]; o != nil {
-			req.Duration = int(o.IntValue())
-		}
-		if o := opts["quality"]; o != nil {
-			req.Quality = o.StringValue()
-		}
-		if o := opts["pro"]; o != nil {
-			req.Pro = o.BoolValue()
-		}
-		if o := opts["watermark"]; o != nil {
-			req.Watermark = o.BoolValue()
-		}
-		if o := opts["private"]; o != nil {
-			req.Private = o.BoolValue()
+	case chat.CmdVideo:
+		req := core.Request{Prompt: opt("prompt"), Model: opt("model"), Orientation: opt("orientation"), Quality: opt("quality"),
+			Pro: opt("pro") == "true", Watermark: opt("watermark") == "true", Private: opt("private") == "true"}
+		if d := opt("duration"); d != "" {
+			req.Duration, _ = strconv.Atoi(d)
 		}
 		var atts []attachment
-		if o := opts["image"]; o != nil && data.Resolved != nil {
-			if a := data.Resolved.Attachments[fmt.Sprint(o.Value)]; a != nil {
+		if id := opt("image"); id != "" && data.Resolved != nil {
+			if a := data.Resolved.Attachments[id]; a != nil {
 				atts = append(atts, attachment{URL: a.URL, ContentType: a.ContentType, Size: a.Size})
 			}
 		}
 		b.start(ctx, it, user, req, atts)
-	case "storyboard":
-		orientation := ""
-		if o := opts["orientation"]; o != nil {
-			orientation = o.StringValue()
-		}
-		o := opts["shots"]
-		if o == nil || strings.TrimSpace(o.StringValue()) == "" {
-			b.shotsModal(it, orientation)
+	case chat.CmdStoryboard:
+		shots := opt("shots")
+		if strings.TrimSpace(shots) == "" {
+			b.shotsModal(it, opt("orientation"))
 			return
 		}
-		b.storyboard(ctx, it, user, o.StringValue(), orientation)
-	case "balance":
-		if b.deferReply(it, true) {
-			a, l, err := b.svc.Balance(ctx, user, 5)
-			b.answer(it, func() string { return chat.Balance(a, l) }, err)
-		}
-	case "history":
-		if b.deferReply(it, true) {
-			jobs, err := b.svc.History(ctx, user, 10)
-			b.answer(it, func() string { return chat.History(jobs) }, err)
-		}
-	case "models":
-		b.ephemeral(it, chat.Models(cat, protocol))
-	case "help":
-		b.ephemeral(it, chat.Help(cat, protocol))
-	case "cancel":
-		id := ""
-		if o := opts["job"]; o != nil {
-			id = strings.TrimPrefix(strings.TrimSpace(o.StringValue()), "#")
-		}
-		if b.deferReply(it, true) {
-			j, err := b.svc.Cancel(ctx, user, id)
-			if err == nil {
-				b.Notify(ctx, core.Event{Type: core.EventCanceled, Job: j, Progress: -1})
-			}
-			b.answer(it, func() string { return chat.Canceled(j) }, err)
-		}
-	case "grant":
-		if !b.svc.IsAdmin(user) {
-			b.ephemeral(it, chat.NotAdmin())
-			return
-		}
-		var target string
-		var amount int
-		if o := opts["user"]; o != nil {
-			target = Platform + ":" + fmt.Sprint(o.Value)
-		}
-		if o := opts["amount"]; o != nil {
-			amount = int(o.IntValue())
-		}
-		if b.deferReply(it, true) {
-			a, err := b.svc.Grant(ctx, user, target, amount, false)
-			b.answer(it, func() string { return chat.Granted(a) }, err)
-		}
+		b.storyboard(ctx, it, user, shots, opt("orientation"))
 	case "Animate":
 		b.animate(it, data)
 	default:
-		b.ephemeral(it, chat.UnknownCommand("/"+data.Name))
+		b.run(ctx, it, user, data)
 	}
 }
 
-// answer edits a private deferred response with text() or the error.
-func (b *Bot) answer(it *inter, text func() string, err error) {
-	if err != nil {
-		b.editReply(it, chat.ErrorText(err))
+// run answers every command but the video requests, privately: the
+// options become the command's arguments, chat.Commands answers.
+func (b *Bot) run(ctx context.Context, it *inter, user string, data discordgo.ApplicationCommandInteractionData) {
+	sp := chat.Lookup(data.Name)
+	if sp == nil || sp.Request || sp.Hidden {
+		b.ephemeral(it, chat.UnknownCommand("/"+data.Name))
 		return
 	}
-	b.editReply(it, text())
+	cmd, err := chat.NewCommand(sp.Name, optionArgs(sp, data.Options)...)
+	if err != nil {
+		b.ephemeral(it, chat.ErrorText(err))
+		return
+	}
+	if !b.deferReply(it, true) {
+		return
+	}
+	r := chat.NewCommands(b.svc).Run(ctx, chat.Call{User: user, Syntax: chat.Slash, Command: cmd})
+	if core.ErrorCode(r.Err) == core.EINTERNAL {
+		b.log.Error("command failed", "command", sp.Name, "interaction_id", it.i.ID, "err", r.Err)
+	}
+	if r.Resend == nil {
+		b.editReply(it, r.Text)
+		return
+	}
+	b.resend(it, r.Text, r.Resend)
+}
+
+// resend answers /job of a delivered job with its video attached again,
+// when the file is still kept and fits the upload limit.
+func (b *Bot) resend(it *inter, text string, j *core.Job) {
+	var files []*discordgo.File
+	if j.VideoPath != "" && j.VideoSize <= it.limit {
+		f, err := os.Open(j.VideoPath)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				b.log.Warn("resend video", "job_id", j.ID, "err", err)
+			}
+			text += "\n" + chat.ResendGone()
+		} else {
+			defer f.Close()
+			files = []*discordgo.File{{Name: j.ID + ".mp4", ContentType: "video/mp4", Reader: f}}
+		}
+	}
+	if _, err := b.sess.InteractionResponseEdit(it.i, &discordgo.WebhookEdit{Content: ptr(clip(text)), Files: files}); err != nil {
+		b.log.Warn("edit interaction response", "job_id", j.ID, "err", redact(err, b.opt.Token))
+	}
 }
 
 func (b *Bot) storyboard(ctx context.Context, it *inter, user, shots, orientation string) {
@@ -381,10 +356,10 @@ func (b *Bot) storyboard(ctx context.Context, it *inter, user, shots, orientatio
 
 func (b *Bot) shotsModal(it *inter, orientation string) {
 	err := b.respond(it, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-		CustomID: "storyboard:" + orientation, Title: "Storyboard",
+		CustomID: "storyboard:" + orientation, Title: chat.StoryboardTitle,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: "shots", Label: "One shot per line: 5s A city at dusk", Style: discordgo.TextInputParagraph,
-				Required: true, MaxLength: 4000, Placeholder: "5s A city at dusk\n5s A runner crosses the bridge"},
+			discordgo.TextInput{CustomID: "shots", Label: chat.StoryboardLabel, Style: discordgo.TextInputParagraph,
+				Required: true, MaxLength: 4000, Placeholder: chat.StoryboardPlaceholder},
 		}}},
 	}})
 	if err != nil {
@@ -398,11 +373,11 @@ func (b *Bot) shotsModal(it *inter, orientation string) {
 func (b *Bot) start(ctx context.Context, it *inter, user string, req core.Request, atts []attachment) {
 	for _, a := range atts {
 		if a.Size > core.MaxImageBytes {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "The picture is %.1f MiB; the limit is %d MiB.", float64(a.Size)/(1<<20), core.MaxImageBytes>>20)))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PictureTooBig(int64(a.Size), core.MaxImageBytes))))
 			return
 		}
 		if a.ContentType != "" && !strings.HasPrefix(a.ContentType, "image/") {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "The attachment is not a picture: attach a PNG, JPEG or WebP image.")))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.NotAPicture())))
 			return
 		}
 	}
@@ -439,9 +414,9 @@ func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Reque
 	if len(urls) > 0 {
 		origin.Extra["images"] = strings.Join(urls, " ")
 	}
-	acc, err := b.svc.Accept(ctx, core.Submission{UserID: user, Key: Platform + ":interaction:" + it.i.ID, Origin: origin, Request: req})
-	if err != nil {
-		b.failAfterDefer(it, err)
+	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: Platform + ":interaction:" + it.i.ID, Origin: origin, Request: req})
+	if r.Err != nil {
+		b.failAfterDefer(it, r.Err)
 		return
 	}
 	if acc.Duplicate {
@@ -449,7 +424,7 @@ func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Reque
 	}
 	// Progress waits for this text, and it is not shown over the outcome.
 	if release, ok := b.editor.hold(acc.Job, false); ok {
-		b.editReply(it, chat.Accepted(acc))
+		b.editReply(it, r.Text)
 		release()
 	}
 }
@@ -460,7 +435,7 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, core.Errorf(core.EINVALID, "The picture's link is not valid.")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureLinkInvalid())
 	}
 	resp, err := b.sess.Client.Do(req)
 	if err != nil {
@@ -468,14 +443,14 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, core.Errorf(core.EINVALID, "The picture could not be downloaded (it may have expired): send it again.")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureExpired())
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, core.MaxImageBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("download attachment: %w", err)
 	}
 	if len(data) > core.MaxImageBytes {
-		return nil, core.Errorf(core.EINVALID, "The picture is over %d MiB.", core.MaxImageBytes>>20)
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureOverLimit(core.MaxImageBytes))
 	}
 	return data, nil
 }
@@ -505,7 +480,7 @@ func (b *Bot) modal(it *inter, u *discordgo.User) {
 	case strings.HasPrefix(data.CustomID, "animate:"):
 		req := core.Request{Prompt: modalValue(data, "prompt")}
 		if strings.TrimSpace(req.Prompt) == "" {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "Please describe the video you want: a prompt is required.")))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PromptRequired())))
 			return
 		}
 		if !b.deferReply(it, false) {
@@ -526,14 +501,14 @@ func (b *Bot) modal(it *inter, u *discordgo.User) {
 func (b *Bot) component(it *inter, u *discordgo.User) {
 	ctx := b.context()
 	data := it.i.MessageComponentData()
-	id, ok := strings.CutPrefix(data.CustomID, "repeat:")
-	if !ok {
-		return
-	}
-	user := Platform + ":" + u.ID
-	j, err := b.svc.Job(ctx, user, id)
-	if err != nil || j.UserID != user {
-		b.ephemeral(it, chat.RepeatNotYours())
+	j, r := chat.NewCommands(b.svc).Repeat(ctx, Platform+":"+u.ID, data.CustomID)
+	if j == nil {
+		if core.ErrorCode(r.Err) == core.EINTERNAL {
+			b.log.Error("repeat button", "interaction_id", it.i.ID, "err", r.Err)
+		}
+		if r.Text != "" {
+			b.ephemeral(it, r.Text)
+		}
 		return
 	}
 	var atts []attachment
@@ -542,7 +517,8 @@ func (b *Bot) component(it *inter, u *discordgo.User) {
 			atts = append(atts, attachment{URL: u})
 		}
 	}
-	req := j.Req
-	req.Images = nil
-	b.start(ctx, it, user, req, atts)
+	b.start(ctx, it, j.UserID, j.Req, atts)
 }
+
+// redact removes the token from an error's text.
+func redact(err error, token core.Secret) error { return chat.Redact(err, token) }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	tg "github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
 
 	"sorabot/bots/chat"
 	"sorabot/core"
@@ -195,30 +193,6 @@ func defaultMaxUpload(apiURL string) int64 {
 
 // Username is the bot's @name.
 func (b *Bot) Username() string { return b.username }
-
-// redact removes the token from an error's text (URLs carry it).
-func redact(err error, token core.Secret) error {
-	if err == nil || token == "" {
-		return err
-	}
-	s := err.Error()
-	if !strings.Contains(s, token.Reveal()) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(s, token.Reveal(), "[redacted]"))
-}
-
-// commands are the menu shown by Telegram clients.
-var commands = []models.BotCommand{
-	{Command: "video", Description: "Make a video: /video [options] <prompt>"},
-	{Command: "storyboard", Description: "A storyboard, one shot per line: 5s A city at dusk"},
-	{Command: "balance", Description: "Your credits"},
-	{Command: "history", Description: "Your last jobs"},
-	{Command: "job", Description: "A job's details; re-sends its video"},
-	{Command: "cancel", Description: "Cancel a queued job"},
-	{Command: "models", Description: "Models and prices"},
-	{Command: "help", Description: "How it works"},
-}
 
 // Run registers the commands and receives updates (long polling, or the
 // webhook when PublicURL is set) until ctx ends.

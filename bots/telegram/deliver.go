@@ -19,7 +19,7 @@ func (b *Bot) MaxUpload(*core.Job) int64 { return b.opt.MaxUpload }
 
 func repeatMarkup(j *core.Job) models.ReplyMarkup {
 	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
-		{Text: chat.RepeatButton(), CallbackData: "repeat:" + j.ID},
+		{Text: chat.RepeatButton(), CallbackData: chat.RepeatData(j.ID)},
 	}}}
 }
 
