@@ -77,7 +77,7 @@ func TestProgressEditFailures(t *testing.T) {
 	h := newHarness(t, discordtest.Options{})
 	h.run(t)
 	i := h.fake.SlashCommand("100", "300", alice, "help", nil, nil)
-	h.original(t, i.ID, "help", func(r discordtest.Response) bool { return r.Type == 4 })
+	h.original(t, i.ID, "help", func(r discordtest.Response) bool { return strings.Contains(r.Content, "/video") })
 	j := &core.Job{ID: "7", Origin: core.Origin{Platform: Platform, ChatID: "300", Extra: map[string]string{
 		"app": h.fake.Options().AppID, "token": i.Token, "interaction": i.ID, "at": fmt.Sprint(time.Now().Unix())}}}
 
