@@ -26,6 +26,9 @@ type Model struct {
 	ID       string `json:"id"`
 	Protocol string `json:"protocol"`
 	Title    string `json:"title,omitempty"`
+	// Titles are the title in other languages, by language code ("it");
+	// the id is never translated.
+	Titles map[string]string `json:"titles,omitempty"`
 	// Disabled models stay in the catalog (for old jobs) but take no new requests.
 	Disabled bool `json:"disabled,omitempty"`
 	// Pro marks the expensive tier users ask for with --pro.
@@ -51,6 +54,14 @@ type Model struct {
 	// submission the job is failed and refunded.
 	TypicalSeconds  int `json:"typical_seconds"`
 	DeadlineSeconds int `json:"deadline_seconds"`
+}
+
+// TitleIn is the model's title in lang, else its Title.
+func (m *Model) TitleIn(lang string) string {
+	if t := m.Titles[lang]; t != "" {
+		return t
+	}
+	return m.Title
 }
 
 // Typical is the model's usual generation time.
@@ -176,11 +187,11 @@ func (c *Catalog) Pick(protocol string, w Want) (*Model, error) {
 	}
 	switch {
 	case w.Storyboard:
-		return nil, Errorf(EUNAVAILABLE, "Storyboards are not available right now.")
+		return nil, msgNoStoryboards.Err(EUNAVAILABLE, nil)
 	case w.Images > 0:
-		return nil, Errorf(EUNAVAILABLE, "No available model animates %d image(s) with these options.", w.Images)
+		return nil, msgNoImageModel.Err(EUNAVAILABLE, Args{"Count": w.Images})
 	default:
-		return nil, Errorf(EUNAVAILABLE, "No available model makes text-to-video with these options.")
+		return nil, msgNoTextModel.Err(EUNAVAILABLE, nil)
 	}
 }
 
@@ -225,20 +236,28 @@ func DefaultCatalog() *Catalog {
 		"10:standard": 375, "15:standard": 675,
 		"10:high": 825, "15:high": 1575,
 	}
+	titles := func(it, zh, es, pt, ru string) map[string]string {
+		return map[string]string{"it": it, "zh": zh, "es": es, "pt": pt, "ru": ru}
+	}
 	return &Catalog{Models: []*Model{
 		{ID: "sora-2-text-to-video", Protocol: ProtocolSoraPro, Title: "Sora 2 text to video",
+			Titles:    titles("Sora 2 da testo a video", "Sora 2 文字生成视频", "Sora 2 de texto a vídeo", "Sora 2 de texto para vídeo", "Sora 2: видео из текста"),
 			Durations: []int{10, 15}, DefaultDuration: 10, WatermarkOption: true,
 			Prices: std(100, 150), TypicalSeconds: 180, DeadlineSeconds: 3600},
 		{ID: "sora-2-image-to-video", Protocol: ProtocolSoraPro, Title: "Sora 2 image to video",
+			Titles:    titles("Sora 2 da immagine a video", "Sora 2 图片生成视频", "Sora 2 de imagen a vídeo", "Sora 2 de imagem para vídeo", "Sora 2: видео из изображения"),
 			MinImages: 1, MaxImages: 1, Durations: []int{10, 15}, DefaultDuration: 10, WatermarkOption: true,
 			Prices: std(100, 150), TypicalSeconds: 180, DeadlineSeconds: 3600},
 		{ID: "sora-2-pro-text-to-video", Protocol: ProtocolSoraPro, Title: "Sora 2 Pro text to video", Pro: true,
+			Titles:    titles("Sora 2 Pro da testo a video", "Sora 2 Pro 文字生成视频", "Sora 2 Pro de texto a vídeo", "Sora 2 Pro de texto para vídeo", "Sora 2 Pro: видео из текста"),
 			Durations: []int{10, 15}, DefaultDuration: 10, Qualities: []string{"standard", "high"}, WatermarkOption: true,
 			Prices: pro, TypicalSeconds: 420, DeadlineSeconds: 7200},
 		{ID: "sora-2-pro-image-to-video", Protocol: ProtocolSoraPro, Title: "Sora 2 Pro image to video", Pro: true,
+			Titles:    titles("Sora 2 Pro da immagine a video", "Sora 2 Pro 图片生成视频", "Sora 2 Pro de imagen a vídeo", "Sora 2 Pro de imagem para vídeo", "Sora 2 Pro: видео из изображения"),
 			MinImages: 1, MaxImages: 1, Durations: []int{10, 15}, DefaultDuration: 10, Qualities: []string{"standard", "high"},
 			WatermarkOption: true, Prices: pro, TypicalSeconds: 420, DeadlineSeconds: 7200},
 		{ID: "sora-2-pro-storyboard", Protocol: ProtocolSoraPro, Title: "Sora 2 Pro storyboard", Pro: true,
+			Titles:     titles("Sora 2 Pro storyboard", "Sora 2 Pro 故事板", "Sora 2 Pro storyboard", "Sora 2 Pro storyboard", "Sora 2 Pro: раскадровка"),
 			Storyboard: true, MaxShots: 10, Durations: []int{10, 15, 25}, DefaultDuration: 10,
 			Prices: map[string]int{"10": 375, "15": 675, "25": 875}, TypicalSeconds: 600, DeadlineSeconds: 7200},
 		{ID: "sora-2", Protocol: ProtocolVideoCreate, Title: "Sora 2",

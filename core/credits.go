@@ -45,16 +45,16 @@ func (s *Service) CheckPreCheckout(payload, currency string, amount int) (Pack, 
 	if !ok {
 		if q, err := ParsePackPayload(payload); err == nil {
 			if i := slices.IndexFunc(s.cfg.Packs, func(c Pack) bool { return c.Credits == q.Credits }); i >= 0 {
-				return Pack{}, Errorf(EINVALID, "The price of this pack is now %d Stars: send /buy for a new invoice.", s.cfg.Packs[i].Stars)
+				return Pack{}, msgPackPriceChanged.Err(EINVALID, Args{"Stars": s.cfg.Packs[i].Stars})
 			}
 		}
-		return Pack{}, Errorf(EINVALID, "This pack is no longer on sale: send /buy to see the current ones.")
+		return Pack{}, msgPackGone.Err(EINVALID, nil)
 	}
 	if currency != CurrencyStars {
-		return Pack{}, Errorf(EINVALID, "Packs are paid in Telegram Stars only.")
+		return Pack{}, msgPackCurrency.Err(EINVALID, nil)
 	}
 	if amount != p.Stars {
-		return Pack{}, Errorf(EINVALID, "This pack costs %d Stars, not %d: send /buy for a new invoice.", p.Stars, amount)
+		return Pack{}, msgPackAmount.Err(EINVALID, Args{"Stars": p.Stars, "Amount": amount})
 	}
 	return p, nil
 }
@@ -107,7 +107,7 @@ func (s *Service) SKUs() []SKU { return slices.Clone(s.cfg.SKUs) }
 func (s *Service) GrantEntitlement(ctx context.Context, userID, entitlementID, skuID string) (Account, bool, error) {
 	i := slices.IndexFunc(s.cfg.SKUs, func(k SKU) bool { return k.ID == skuID })
 	if i < 0 {
-		return Account{}, false, Errorf(ENOTFOUND, "SKU %s is not sold here.", skuID)
+		return Account{}, false, msgSKUUnknown.Err(ENOTFOUND, Args{"SKU": skuID})
 	}
 	return s.purchase(ctx, Payment{Key: DiscordEntitlement(entitlementID), UserID: userID,
 		Credits: s.cfg.SKUs[i].Credits, Note: "sku " + skuID, Consume: true})
@@ -147,14 +147,14 @@ type RefundFunc func(ctx context.Context, p Payment) error
 // (outcome unknown).
 func (s *Service) RefundPurchase(ctx context.Context, actor, chargeID string, refund RefundFunc) (Payment, error) {
 	if !s.IsAdmin(actor) {
-		return Payment{}, Errorf(EFORBIDDEN, "Only admins can refund payments.")
+		return Payment{}, msgAdminRefund.Err(EFORBIDDEN, nil)
 	}
 	key := TelegramCharge(strings.TrimSpace(chargeID))
 	if key.Check() != nil {
-		return Payment{}, Errorf(EINVALID, "Give the telegram_payment_charge_id of the payment to refund.")
+		return Payment{}, msgRefundNeedsID.Err(EINVALID, nil)
 	}
 	if !s.lockRefund(key) {
-		return Payment{}, Errorf(ERATELIMITED, "A refund of payment %s is under way.", key.ID)
+		return Payment{}, msgRefundRunning.Err(ERATELIMITED, Args{"Payment": key.ID})
 	}
 	defer s.refunds.Delete(key)
 	p, err := s.store.BeginRefund(ctx, key, actor)
@@ -205,8 +205,7 @@ func (s *Service) settleRefund(ctx context.Context, p Payment, refund RefundFunc
 		return q, nil
 	case IsTemporary(err) || ctx.Err() != nil:
 		log.Warn("refund outcome unknown; it stays pending", "err", err)
-		return p, Errorf(EUNAVAILABLE, "The refund of payment %s was not confirmed. The %d credits stay taken back; send /refund %s again (it is also retried at the next start).",
-			p.Key.ID, p.Refunded, p.Key.ID)
+		return p, msgRefundUnconfirmed.Err(EUNAVAILABLE, Args{"Payment": p.Key.ID, "Credits": p.Refunded})
 	}
 	q, serr := s.store.EndRefund(store, p.Key, false)
 	if serr != nil {
@@ -214,12 +213,12 @@ func (s *Service) settleRefund(ctx context.Context, p Payment, refund RefundFunc
 		return p, fmt.Errorf("refund %s: give credits back: %w", p.Key, serr)
 	}
 	log.Warn("refund refused by the platform; credits given back", "err", err)
-	why := ""
-	var e *Error
-	if errors.As(err, &e) {
-		why = ": " + e.Message
+	args := Args{"Payment": p.Key.ID, "Credits": p.Credits, "User": p.UserID}
+	if e := AsError(err); e != nil {
+		args["Why"] = Message{ID: e.ID, Args: e.Args, English: e.Message}
+		return q, msgRefundRefusedWhy.Err(EINVALID, args)
 	}
-	return q, Errorf(EINVALID, "The refund of payment %s was refused%s. The %d credits were given back to %s.", p.Key.ID, why, p.Credits, p.UserID)
+	return q, msgRefundRefused.Err(EINVALID, args)
 }
 
 // PaymentRefunded records a refund the platform made on its own (a
@@ -240,17 +239,17 @@ func (s *Service) PaymentRefunded(ctx context.Context, userID string, key Paymen
 // EINVALID (bad values, or the code exists).
 func (s *Service) CreatePromo(ctx context.Context, actor, code string, credits, uses int) (Promo, error) {
 	if !s.IsAdmin(actor) {
-		return Promo{}, Errorf(EFORBIDDEN, "Only admins can make promo codes.")
+		return Promo{}, msgAdminPromo.Err(EFORBIDDEN, nil)
 	}
 	c, err := PromoCode(code)
 	if err != nil {
 		return Promo{}, err
 	}
 	if credits < 1 || credits > MaxCredits {
-		return Promo{}, Errorf(EINVALID, "A promo code grants 1 to %d credits.", MaxCredits)
+		return Promo{}, msgPromoCredits.Err(EINVALID, Args{"Max": MaxCredits})
 	}
 	if uses < 0 || uses > MaxPromoUses {
-		return Promo{}, Errorf(EINVALID, "A promo code has 1 to %d uses (none given: any number).", MaxPromoUses)
+		return Promo{}, msgPromoUses.Err(EINVALID, Args{"Max": MaxPromoUses})
 	}
 	p, err := s.store.CreatePromo(ctx, Promo{Code: c, Credits: credits, Uses: uses, By: actor})
 	if err == nil {
@@ -262,7 +261,7 @@ func (s *Service) CreatePromo(ctx context.Context, actor, code string, credits, 
 // Promos lists the promo codes; only admins may.
 func (s *Service) Promos(ctx context.Context, actor string) ([]Promo, error) {
 	if !s.IsAdmin(actor) {
-		return nil, Errorf(EFORBIDDEN, "Only admins can see promo codes.")
+		return nil, msgAdminPromos.Err(EFORBIDDEN, nil)
 	}
 	return s.store.Promos(ctx)
 }

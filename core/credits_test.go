@@ -326,7 +326,7 @@ func TestRefundPurchaseOutcomes(t *testing.T) {
 		t.Fatalf("balance %d, platform calls %d; want 1510, 2", got, r.count())
 	}
 
-	r.err = core.Errorf(core.EINVALID, "CHARGE_NOT_FOUND")
+	r.err = testErrorf(core.EINVALID, "CHARGE_NOT_FOUND")
 	p, err = m.svc.RefundPurchase(ctx, admin, "ch-2", r.refund)
 	wantErr(t, err, core.EINVALID)
 	if !strings.Contains(core.ErrorMessage(err), "CHARGE_NOT_FOUND") || p.Refund != "" {

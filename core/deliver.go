@@ -43,7 +43,7 @@ func (s *Service) deliver(j *Job) {
 				return
 			}
 			s.log.Warn("download failed", "job_id", j.ID, "err", err)
-			s.fail(ctx, j, []State{Succeeded}, Errorf(EUNAVAILABLE, "The video was made but could not be downloaded."))
+			s.fail(ctx, j, []State{Succeeded}, msgNotDownloaded.Err(EUNAVAILABLE, nil))
 			return
 		default:
 			v.Path, v.Size = path, size
@@ -87,7 +87,7 @@ func (s *Service) deliver(j *Job) {
 		}
 		s.log.Warn("delivery failed", "job_id", j.ID, "err", err)
 		if ErrorCode(err) == EINTERNAL || IsTemporary(err) {
-			err = Errorf(EUNAVAILABLE, "The video was made but could not be delivered to you.")
+			err = msgNotDelivered.Err(EUNAVAILABLE, nil)
 		}
 		s.fail(ctx, j, []State{Succeeded}, err)
 		return
@@ -111,7 +111,7 @@ func (s *Service) linkFor(j *Job, v Video) Video {
 func (s *Service) delivered(j *Job, via string) {
 	ctx := context.WithoutCancel(s.ctx)
 	fj, ok, err := s.writeJob(ctx, "mark delivered", j.ID, Delivered, 0, func(ctx context.Context) (*Job, bool, error) {
-		return s.store.Finish(ctx, j.ID, []State{Succeeded}, Delivered, "", via)
+		return s.store.Finish(ctx, j.ID, []State{Succeeded}, Delivered, nil, via)
 	})
 	if err != nil {
 		// Stopping (the next start delivers the video again), or the job is gone.

@@ -89,7 +89,7 @@ func (s *Service) submit(id string) bool {
 	s.cfg.Metrics.JobState(Queued, Submitting)
 	m, ok := s.catalog.Model(j.Req.Model)
 	if !ok {
-		s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
+		s.fail(ctx, j, []State{Submitting}, msgModelGone.Err(EUNAVAILABLE, Args{"Model": j.Req.Model}))
 		return false
 	}
 	var imgs [][]byte
@@ -127,12 +127,12 @@ func (s *Service) submit(id string) bool {
 		}
 	}
 	if err == nil && taskID == "" {
-		err = Errorf(EUNAVAILABLE, "The video service did not take the job.")
+		err = msgNotTaken.Err(EUNAVAILABLE, nil)
 	}
 	if err != nil {
 		s.log.Warn("provider create failed", "job_id", id, "model", m.ID, "err", err)
 		if IsTemporary(err) {
-			err = Errorf(EUNAVAILABLE, "The video service is busy right now. Please try again later.")
+			err = MsgProviderBusy.Err(EUNAVAILABLE, nil)
 		}
 		s.fail(ctx, j, []State{Submitting}, err)
 		return false
@@ -164,6 +164,10 @@ func (s *Service) submit(id string) bool {
 // fail finishes a job as failed (refunding it) with err's user-safe message.
 func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 	code, msg := ErrorCode(err), ErrorMessage(err)
+	reason := AsError(err)
+	if reason == nil {
+		reason = MsgInternal.Err(EINTERNAL, nil)
+	}
 	switch code {
 	case EINTERNAL:
 		s.log.Error("job failed", "job_id", j.ID, "err", err)
@@ -174,7 +178,7 @@ func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 		s.mu.Unlock()
 	}
 	fj, ok, ferr := s.writeJob(ctx, "finish failed job", j.ID, Failed, 0, func(ctx context.Context) (*Job, bool, error) {
-		return s.store.Finish(ctx, j.ID, from, Failed, code, msg)
+		return s.store.Finish(ctx, j.ID, from, Failed, reason, "")
 	})
 	if ferr != nil {
 		// Stopping (the next start fails or resumes the job), or the job is gone.

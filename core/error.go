@@ -17,9 +17,14 @@ const (
 	EINTERNAL    = "internal"     // anything else; details only in logs
 )
 
-// Error is an error whose Message is safe to show to a chat user.
+// Error is an error a user may see. ID and Args name its message in the
+// catalog, which the frontends render in the user's language; Message is
+// the English text, for logs (Error() and ErrorMessage). Every user-facing
+// error is made by Msg.Err, so its ID is one the catalog has.
 type Error struct {
 	Code    string
+	ID      string
+	Args    Args
 	Message string
 }
 
@@ -27,9 +32,13 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("sorabot: %s: %s", e.Code, e.Message)
 }
 
-// Errorf returns an *Error with the given code and a formatted, user-safe message.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+// AsError returns the first *Error in err's chain, nil when there is none.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
@@ -55,7 +64,7 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &e) {
 		return e.Message
 	}
-	return "Something went wrong on our side. Please try again later."
+	return MsgInternal.English
 }
 
 // temporary marks an error as worth retrying (timeouts, 5xx, 429, ...).

@@ -12,7 +12,7 @@ import (
 func TestErrorCodeAndMessage(t *testing.T) {
 	const secret = "dial tcp 10.0.0.1:443: token=sk-SECRET"
 	plain := errors.New(secret)
-	userErr := Errorf(EINVALID, "The prompt is %d characters long.", 2001)
+	userErr := testErrorf(EINVALID, "The prompt is %d characters long.", 2001)
 	for _, tc := range []struct {
 		name    string
 		err     error
@@ -22,10 +22,10 @@ func TestErrorCodeAndMessage(t *testing.T) {
 	}{
 		{"nil", nil, "", "", false},
 		{"*Error", userErr, EINVALID, "The prompt is 2001 characters long.", false},
-		{"wrapped *Error", fmt.Errorf("submit job 42: %w", Errorf(EUNAVAILABLE, "Model %q is unavailable.", "x")), EUNAVAILABLE, `Model "x" is unavailable.`, false},
-		{"twice wrapped *Error", fmt.Errorf("a: %w", fmt.Errorf("b: %w", Errorf(ENOCREDITS, "You have 5 credits."))), ENOCREDITS, "You have 5 credits.", false},
-		{"joined", errors.Join(plain, Errorf(ERATELIMITED, "Slow down.")), ERATELIMITED, "Slow down.", false},
-		{"temporary *Error", Temporary(Errorf(EUNAVAILABLE, "Provider busy.")), EUNAVAILABLE, "Provider busy.", false},
+		{"wrapped *Error", fmt.Errorf("submit job 42: %w", testErrorf(EUNAVAILABLE, "Model %q is unavailable.", "x")), EUNAVAILABLE, `Model "x" is unavailable.`, false},
+		{"twice wrapped *Error", fmt.Errorf("a: %w", fmt.Errorf("b: %w", testErrorf(ENOCREDITS, "You have 5 credits."))), ENOCREDITS, "You have 5 credits.", false},
+		{"joined", errors.Join(plain, testErrorf(ERATELIMITED, "Slow down.")), ERATELIMITED, "Slow down.", false},
+		{"temporary *Error", Temporary(testErrorf(EUNAVAILABLE, "Provider busy.")), EUNAVAILABLE, "Provider busy.", false},
 		{"plain", plain, EINTERNAL, "", true},
 		{"wrapped plain", fmt.Errorf("store: %w", plain), EINTERNAL, "", true},
 		{"plain wrapping text only", fmt.Errorf("ctx: %v", userErr), EINTERNAL, "", true},
@@ -58,7 +58,7 @@ func TestErrorCodeAndMessage(t *testing.T) {
 }
 
 func TestErrorString(t *testing.T) {
-	e := Errorf(ENOTFOUND, "No job %s.", "j1")
+	e := testErrorf(ENOTFOUND, "No job %s.", "j1")
 	if e.Code != ENOTFOUND || e.Message != "No job j1." {
 		t.Fatalf("Errorf = %+v", e)
 	}
@@ -91,9 +91,9 @@ func TestErrorTemporary(t *testing.T) {
 	}{
 		{"nil", nil, false},
 		{"plain", base, false},
-		{"*Error", Errorf(EUNAVAILABLE, "down"), false},
+		{"*Error", testErrorf(EUNAVAILABLE, "down"), false},
 		{"temporary", Temporary(base), true},
-		{"temporary *Error", Temporary(Errorf(EUNAVAILABLE, "down")), true},
+		{"temporary *Error", Temporary(testErrorf(EUNAVAILABLE, "down")), true},
 		{"wrapped temporary", fmt.Errorf("poll: %w", Temporary(base)), true},
 		{"twice wrapped temporary", fmt.Errorf("a: %w", fmt.Errorf("b: %w", Temporary(base))), true},
 		{"joined temporary", errors.Join(io.EOF, Temporary(base)), true},
@@ -119,7 +119,7 @@ func TestErrorTemporary(t *testing.T) {
 }
 
 func TestErrorRetryAfter(t *testing.T) {
-	base := Temporary(Errorf(EUNAVAILABLE, "busy"))
+	base := Temporary(testErrorf(EUNAVAILABLE, "busy"))
 	if WithRetryAfter(nil, time.Second) != nil {
 		t.Error("WithRetryAfter(nil) != nil")
 	}
@@ -139,4 +139,9 @@ func TestErrorRetryAfter(t *testing.T) {
 	if err.Error() != "status 1: "+base.Error() {
 		t.Errorf("the wait changes the text: %q", err.Error())
 	}
+}
+
+// testErrorf is a user-facing error whose message is no catalog message.
+func testErrorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, ID: "test.error", Message: fmt.Sprintf(format, args...)}
 }

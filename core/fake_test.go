@@ -79,7 +79,7 @@ func (p *fakeProvider) Status(ctx context.Context, m *core.Model, id string) (co
 	p.statuses++
 	t := p.tasks[id]
 	if t == nil {
-		return core.TaskStatus{}, core.Errorf(core.ENOTFOUND, "no task %s", id)
+		return core.TaskStatus{}, testErrorf(core.ENOTFOUND, "no task %s", id)
 	}
 	n := t.polls
 	t.polls++
@@ -469,12 +469,12 @@ func (f *flakyStore) Transition(ctx context.Context, id string, from []core.Stat
 	return j, ok, err
 }
 
-func (f *flakyStore) Finish(ctx context.Context, id string, from []core.State, to core.State, code, reason string) (*core.Job, bool, error) {
+func (f *flakyStore) Finish(ctx context.Context, id string, from []core.State, to core.State, reason *core.Error, via string) (*core.Job, bool, error) {
 	fail, landed := f.fault(statesOp("finish", from) + ">" + string(to))
 	if fail && !landed {
 		return nil, false, fmt.Errorf("finish job %s: %w", id, errDisk)
 	}
-	j, ok, err := f.Store.Finish(ctx, id, from, to, code, reason)
+	j, ok, err := f.Store.Finish(ctx, id, from, to, reason, via)
 	if fail {
 		return nil, false, fmt.Errorf("finish job %s: %w", id, errDisk)
 	}
@@ -493,4 +493,9 @@ func (f *flakyStore) Images(ctx context.Context, id string) ([][]byte, error) {
 		return nil, fmt.Errorf("images of job %s: %w", id, errDisk)
 	}
 	return f.Store.Images(ctx, id)
+}
+
+// testErrorf is a user-facing error whose message is no catalog message.
+func testErrorf(code, format string, args ...any) *core.Error {
+	return &core.Error{Code: code, ID: "test.error", Message: fmt.Sprintf(format, args...)}
 }

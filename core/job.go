@@ -36,13 +36,16 @@ type Origin struct {
 
 // Job is one accepted request and everything that happened to it.
 type Job struct {
-	ID     string   `json:"id"`
-	UserID string   `json:"user_id"`
-	Key    string   `json:"key,omitempty"` // idempotency key (the triggering event)
-	Origin Origin   `json:"origin"`
-	Req    Request  `json:"request"`
-	Price  int      `json:"price"`
-	Notes  []string `json:"notes,omitempty"`
+	ID     string  `json:"id"`
+	UserID string  `json:"user_id"`
+	Key    string  `json:"key,omitempty"` // idempotency key (the triggering event)
+	Origin Origin  `json:"origin"`
+	Req    Request `json:"request"`
+	Price  int     `json:"price"`
+	// Lang is the language the job was asked in: its status messages,
+	// caption and buttons use it, also after a restart.
+	Lang  string    `json:"lang,omitempty"`
+	Notes []Message `json:"notes,omitempty"`
 
 	State     State  `json:"state"`
 	TaskID    string `json:"task_id,omitempty"`
@@ -51,9 +54,13 @@ type Job struct {
 	VideoSize int64  `json:"video_size,omitempty"`
 	// DeliveredVia says how the video reached the user ("upload", "link", ...).
 	DeliveredVia string `json:"delivered_via,omitempty"`
-	// ErrCode and Err are the user-safe reason of a failure.
+	// ErrCode and Err are the user-safe reason of a failure (Err in
+	// English, for logs); ErrID and ErrArgs name its message, which the
+	// user sees in their language (empty in jobs stored before).
 	ErrCode  string `json:"err_code,omitempty"`
 	Err      string `json:"err,omitempty"`
+	ErrID    string `json:"err_id,omitempty"`
+	ErrArgs  Args   `json:"err_args,omitempty"`
 	Refunded bool   `json:"refunded,omitempty"`
 
 	CreatedAt   time.Time `json:"created_at"`
@@ -64,7 +71,7 @@ type Job struct {
 // Clone returns a copy of j that shares nothing mutable with it.
 func (j *Job) Clone() *Job {
 	c := *j
-	c.Notes = append([]string(nil), j.Notes...)
+	c.Notes = append([]Message(nil), j.Notes...)
 	c.Req.Images = append([]Image(nil), j.Req.Images...)
 	c.Req.Shots = append([]Shot(nil), j.Req.Shots...)
 	if j.Origin.Extra != nil {

@@ -47,7 +47,7 @@ func (k PaymentKey) String() string { return k.Platform + ":" + k.ID }
 func (k PaymentKey) Check() error {
 	if (k.Platform != PlatformTelegram && k.Platform != PlatformDiscord) ||
 		k.ID == "" || len(k.ID) > maxPaymentID || strings.ContainsAny(k.ID, "\x00\n") {
-		return Errorf(EINVALID, "Invalid payment %q.", k.String())
+		return msgPaymentInvalid.Err(EINVALID, Args{"Payment": k.String()})
 	}
 	return nil
 }

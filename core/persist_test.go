@@ -126,7 +126,7 @@ func TestFailRefundIsRetried(t *testing.T) {
 	fs, mod := withFlakyStore(func(f *flakyStore) { f.failN("finish submitted>failed", 3, false) })
 	h := newHarness(t, func(h *harness) {
 		mod(h)
-		h.provider.failWith = core.Errorf(core.EINVALID, "The prompt was rejected.")
+		h.provider.failWith = testErrorf(core.EINVALID, "The prompt was rejected.")
 	})
 	h.start()
 	a := h.mustAccept("test:fr", "k", "rejected")

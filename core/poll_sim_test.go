@@ -360,7 +360,7 @@ func TestPollRetryAfter(t *testing.T) {
 			now := t0.Add(p.cfg.First)
 			e, _ := p.next(now)
 			e.errs = tc.errsBefore
-			err := fmt.Errorf("status: %w", WithRetryAfter(Temporary(Errorf(EUNAVAILABLE, "busy")), tc.after))
+			err := fmt.Errorf("status: %w", WithRetryAfter(Temporary(testErrorf(EUNAVAILABLE, "busy")), tc.after))
 			p.failed(e, now, err)
 			if got := e.due.Sub(now); got != tc.want {
 				t.Fatalf("next look after %v, want %v", got, tc.want)

@@ -68,7 +68,7 @@ func (s *Service) poll(e *pollEntry) {
 	}
 	now := time.Now()
 	if err == nil && st.State == TaskDone && st.VideoURL == "" {
-		err = Temporary(Errorf(EUNAVAILABLE, "done without a video link"))
+		err = Temporary(msgNoVideoLink.Err(EUNAVAILABLE, nil))
 	}
 	switch {
 	case err != nil:
@@ -80,21 +80,21 @@ func (s *Service) poll(e *pollEntry) {
 		s.log.Warn("status call failed", "job_id", e.id, "errors_in_a_row", errs, "err", err)
 		if now.After(e.deadline) || (!IsTemporary(err) && errs >= maxStatusErrors) {
 			s.stopPolling(e)
-			s.fail(s.ctx, e.job, []State{Submitted}, Errorf(EUNAVAILABLE, "The video service stopped answering about your video."))
+			s.fail(s.ctx, e.job, []State{Submitted}, msgStatusLost.Err(EUNAVAILABLE, nil))
 		}
 	case st.State == TaskDone:
 		s.stopPolling(e)
 		s.succeed(e.job, st.VideoURL)
 	case st.State == TaskFailed:
 		s.stopPolling(e)
-		var reason error = Errorf(EUNAVAILABLE, "The video service could not make this video.")
+		var reason error = MsgProviderFailed.Err(EUNAVAILABLE, nil)
 		if st.Err != nil {
 			reason = st.Err
 		}
 		s.fail(s.ctx, e.job, []State{Submitted}, reason)
 	case now.After(e.deadline):
 		s.stopPolling(e)
-		s.fail(s.ctx, e.job, []State{Submitted}, Errorf(EUNAVAILABLE, "The video took too long to make."))
+		s.fail(s.ctx, e.job, []State{Submitted}, msgTooSlow.Err(EUNAVAILABLE, nil))
 	default:
 		s.pmu.Lock()
 		s.sched.observe(e, now, st.Progress)

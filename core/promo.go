@@ -42,7 +42,7 @@ func PromoCode(code string) (string, error) {
 		}
 	}
 	if !ok {
-		return "", Errorf(EINVALID, "A promo code is 1 to %d letters, digits, - or _.", maxPromoCode)
+		return "", msgPromoShape.Err(EINVALID, Args{"Max": maxPromoCode})
 	}
 	return c, nil
 }
@@ -50,7 +50,7 @@ func PromoCode(code string) (string, error) {
 // ErrPromoUnknown, ErrPromoUsedUp and ErrPromoRedeemed are the refusals of
 // Redeem, returned as they are so that errors.Is tells them apart.
 var (
-	ErrPromoUnknown  = &Error{Code: ENOTFOUND, Message: "There is no such promo code."}
-	ErrPromoUsedUp   = &Error{Code: EINVALID, Message: "This promo code has been used up."}
-	ErrPromoRedeemed = &Error{Code: EINVALID, Message: "You have already redeemed this promo code."}
+	ErrPromoUnknown  = msgPromoUnknown.Err(ENOTFOUND, nil)
+	ErrPromoUsedUp   = msgPromoUsedUp.Err(EINVALID, nil)
+	ErrPromoRedeemed = msgPromoRedeemed.Err(EINVALID, nil)
 )

@@ -24,13 +24,12 @@ func (s *Service) recover(ctx context.Context) error {
 			s.mu.Unlock()
 			queued++
 		case Submitting:
-			s.failLater(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE,
-				"The bot restarted while sending your job to the video service."))
+			s.failLater(ctx, j, []State{Submitting}, msgRestartedSending.Err(EUNAVAILABLE, nil))
 			failed++
 		case Submitted:
 			m, ok := s.catalog.Model(j.Req.Model)
 			if !ok {
-				s.failLater(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
+				s.failLater(ctx, j, []State{Submitted}, msgModelGone.Err(EUNAVAILABLE, Args{"Model": j.Req.Model}))
 				failed++
 				continue
 			}

@@ -54,7 +54,7 @@ type Request struct {
 type Quote struct {
 	Model *Model
 	Price int
-	Notes []string
+	Notes []Message
 }
 
 // Normalize checks r against the rules of the model it names (or picks one
@@ -73,7 +73,7 @@ func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
 	q.Model = m
 	r.Model = m.ID
 	r.Storyboard = m.Storyboard
-	note := func(format string, args ...any) { q.Notes = append(q.Notes, fmt.Sprintf(format, args...)) }
+	note := func(m *Msg, args Args) { q.Notes = append(q.Notes, m.With(args)) }
 
 	if m.Storyboard {
 		if err := normalizeShots(c, m, r, note); err != nil {
@@ -81,23 +81,23 @@ func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
 		}
 	} else {
 		if len(r.Shots) > 0 {
-			return q, Errorf(EINVALID, "Shots are only for storyboards.")
+			return q, msgShotsNotStoryboard.Err(EINVALID, nil)
 		}
 		r.Prompt = strings.TrimSpace(r.Prompt)
 		if r.Prompt == "" {
-			return q, Errorf(EINVALID, "Please describe the video you want: a prompt is required.")
+			return q, msgPromptRequired.Err(EINVALID, nil)
 		}
 		if n := utf8.RuneCountInString(r.Prompt); n > m.PromptLimit() {
-			return q, Errorf(EINVALID, "The prompt is %d characters long; the limit is %d.", n, m.PromptLimit())
+			return q, msgPromptTooLong.Err(EINVALID, Args{"Length": n, "Limit": m.PromptLimit()})
 		}
 		if r.Duration == 0 {
 			r.Duration = m.DefaultDuration
 		} else if !m.AllowsDuration(r.Duration) {
 			got := m.nearestDuration(r.Duration)
 			if c.storyboardOnly(protocol, r.Duration) {
-				note("%d s is only for storyboards: making %d s.", r.Duration, got)
+				note(msgNoteStoryboardOnly, Args{"Asked": r.Duration, "Made": got})
 			} else {
-				note("%d s is not available for %s: making %d s.", r.Duration, m.ID, got)
+				note(msgNoteDuration, Args{"Asked": r.Duration, "Model": m.ID, "Made": got})
 			}
 			r.Duration = got
 		}
@@ -112,7 +112,7 @@ func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
 	case Portrait, Landscape:
 		r.Orientation = o
 	default:
-		return q, Errorf(EINVALID, "Orientation must be portrait or landscape, not %q.", r.Orientation)
+		return q, msgBadOrientation.Err(EINVALID, Args{"Value": r.Orientation})
 	}
 
 	if r.Quality == "" {
@@ -121,22 +121,22 @@ func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
 		r.Quality = got
 	} else {
 		if len(m.Qualities) > 1 {
-			return q, Errorf(EINVALID, "Quality must be one of %s, not %q.", strings.Join(m.Qualities, ", "), r.Quality)
+			return q, msgBadQuality.Err(EINVALID, Args{"Qualities": strings.Join(m.Qualities, ", "), "Value": r.Quality})
 		}
-		note("%s has one quality only: ignoring %q.", m.ID, r.Quality)
+		note(msgNoteOneQuality, Args{"Model": m.ID, "Value": r.Quality})
 		r.Quality = m.DefaultQuality()
 	}
 	if r.Watermark && !m.WatermarkOption {
-		note("%s has no watermark option: ignoring it.", m.ID)
+		note(msgNoteNoWatermark, Args{"Model": m.ID})
 		r.Watermark = false
 	}
 	if r.Private && !m.PrivateOption {
-		note("%s cannot make private videos: ignoring it.", m.ID)
+		note(msgNoteNoPrivate, Args{"Model": m.ID})
 		r.Private = false
 	}
 	price, ok := m.Price(r.Duration, r.Quality)
 	if !ok {
-		return q, Errorf(EUNAVAILABLE, "%s has no price for %d s; ask the operator.", m.ID, r.Duration)
+		return q, msgNoPrice.Err(EUNAVAILABLE, Args{"Model": m.ID, "Seconds": r.Duration})
 	}
 	q.Price = price
 	return q, nil
@@ -162,10 +162,10 @@ func (c *Catalog) resolveModel(protocol string, r *Request) (*Model, error) {
 		for _, e := range c.Enabled(protocol) {
 			ids = append(ids, e.ID)
 		}
-		return nil, Errorf(EUNAVAILABLE, "Model %q is unavailable. Available models: %s.", r.Model, strings.Join(ids, ", "))
+		return nil, msgModelNotOffered.Err(EUNAVAILABLE, Args{"Model": r.Model, "Models": strings.Join(ids, ", ")})
 	}
 	if r.Storyboard && !m.Storyboard {
-		return nil, Errorf(EINVALID, "%s is not a storyboard model.", m.ID)
+		return nil, msgNotStoryboardModel.Err(EINVALID, Args{"Model": m.ID})
 	}
 	return m, nil
 }
@@ -184,37 +184,37 @@ func (c *Catalog) storyboardOnly(protocol string, seconds int) bool {
 	return found
 }
 
-func normalizeShots(c *Catalog, m *Model, r *Request, note func(string, ...any)) error {
+func normalizeShots(c *Catalog, m *Model, r *Request, note func(*Msg, Args)) error {
 	r.Prompt = "" // a storyboard's content is its shots; the prompt is not sent
 	if len(r.Shots) == 0 {
-		return Errorf(EINVALID, "A storyboard needs shots: one per line, like \"5s A city at dusk\".")
+		return msgStoryboardNeedShots.Err(EINVALID, nil)
 	}
 	if len(r.Shots) > m.MaxShots {
-		return Errorf(EINVALID, "A storyboard has at most %d shots; this one has %d.", m.MaxShots, len(r.Shots))
+		return msgTooManyShots.Err(EINVALID, Args{"Max": m.MaxShots, "Count": len(r.Shots)})
 	}
 	total, most := 0, m.Durations[len(m.Durations)-1]
 	for i := range r.Shots {
 		s := &r.Shots[i]
 		s.Scene = strings.TrimSpace(s.Scene)
 		if s.Scene == "" {
-			return Errorf(EINVALID, "Shot %d has no scene: describe what happens in it.", i+1)
+			return msgShotNoScene.Err(EINVALID, Args{"Shot": i + 1})
 		}
 		if n := utf8.RuneCountInString(s.Scene); n > m.PromptLimit() {
-			return Errorf(EINVALID, "Shot %d is %d characters long; the limit is %d.", i+1, n, m.PromptLimit())
+			return msgShotTooLong.Err(EINVALID, Args{"Shot": i + 1, "Length": n, "Limit": m.PromptLimit()})
 		}
 		if s.Duration <= 0 {
-			return Errorf(EINVALID, "Shot %d needs a duration above 0 s.", i+1)
+			return msgShotNoDuration.Err(EINVALID, Args{"Shot": i + 1})
 		}
 		if s.Duration > most-total { // also keeps the sum from overflowing
-			return Errorf(EINVALID, "The shots add up to more than %d s; a storyboard must add up to %s s.", most, joinInts(m.Durations))
+			return msgShotsOver.Err(EINVALID, Args{"Most": most, "Allowed": joinInts(m.Durations)})
 		}
 		total += s.Duration
 	}
 	if r.Duration != 0 && r.Duration != total {
-		return Errorf(EINVALID, "The shots add up to %d s but you asked for %d s: make them add up to %s s.", total, r.Duration, joinInts(m.Durations))
+		return msgShotsMismatch.Err(EINVALID, Args{"Total": total, "Asked": r.Duration, "Allowed": joinInts(m.Durations)})
 	}
 	if !m.AllowsDuration(total) {
-		return Errorf(EINVALID, "The shots add up to %d s; a storyboard must add up to %s s.", total, joinInts(m.Durations))
+		return msgShotsTotal.Err(EINVALID, Args{"Total": total, "Allowed": joinInts(m.Durations)})
 	}
 	r.Duration = total
 	return nil
@@ -225,10 +225,7 @@ func joinInts(v []int) string {
 	for i, d := range v {
 		s[i] = fmt.Sprint(d)
 	}
-	if len(s) <= 1 {
-		return strings.Join(s, "")
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+	return strings.Join(s, ", ")
 }
 
 // imageTypes are the pictures providers take, by sniffed content type.
@@ -236,31 +233,31 @@ var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/w
 
 // checkImages checks the images by content; of more images than the model
 // takes, the first ones are used and a note says so.
-func checkImages(m *Model, r *Request, note func(string, ...any)) error {
+func checkImages(m *Model, r *Request, note func(*Msg, Args)) error {
 	n := len(r.Images)
 	switch {
 	case n > 0 && m.MaxImages == 0:
-		return Errorf(EINVALID, "%s does not take images; leave the image out or choose an image model.", m.ID)
+		return msgNoImages.Err(EINVALID, Args{"Model": m.ID})
 	case n < m.MinImages:
-		return Errorf(EINVALID, "%s needs an image to animate: attach one.", m.ID)
+		return msgNeedsImage.Err(EINVALID, Args{"Model": m.ID})
 	case n > m.MaxImages && m.MaxImages == 1:
-		note("%s takes one image: using the first of the %d you sent.", m.ID, n)
+		note(msgNoteOneImage, Args{"Model": m.ID, "Count": n})
 		r.Images = r.Images[:1]
 	case n > m.MaxImages:
-		note("%s takes at most %d images: using the first %d of the %d you sent.", m.ID, m.MaxImages, m.MaxImages, n)
+		note(msgNoteMaxImages, Args{"Model": m.ID, "Max": m.MaxImages, "Count": n})
 		r.Images = r.Images[:m.MaxImages]
 	}
 	for i := range r.Images {
 		img := &r.Images[i]
 		if len(img.Data) == 0 {
-			return Errorf(EINVALID, "Image %d is empty.", i+1)
+			return msgImageEmpty.Err(EINVALID, Args{"Image": i + 1})
 		}
 		if len(img.Data) > MaxImageBytes {
-			return Errorf(EINVALID, "Image %d is %.1f MiB; the limit is %d MiB.", i+1, float64(len(img.Data))/(1<<20), MaxImageBytes>>20)
+			return msgImageTooBig.Err(EINVALID, Args{"Image": i + 1, "Size": fmt.Sprintf("%.1f", float64(len(img.Data))/(1<<20)), "Limit": MaxImageBytes >> 20})
 		}
 		ct := http.DetectContentType(img.Data)
 		if !imageTypes[ct] {
-			return Errorf(EINVALID, "Image %d is not a PNG, JPEG or WebP picture.", i+1)
+			return msgImageType.Err(EINVALID, Args{"Image": i + 1})
 		}
 		img.MIME = ct
 		if strings.Contains(img.URL, "/file/bot") {

@@ -154,7 +154,7 @@ func rqRun(t *testing.T, cases []normCase) {
 				t.Errorf("Notes = %q, want %d note(s) like %q", q.Notes, len(tc.notes), tc.notes)
 			} else {
 				for i, frag := range tc.notes {
-					if !strings.Contains(q.Notes[i], frag) {
+					if !strings.Contains(q.Notes[i].English, frag) {
 						t.Errorf("Notes[%d] = %q, want it to contain %q", i, q.Notes[i], frag)
 					}
 				}

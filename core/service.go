@@ -48,6 +48,10 @@ type Config struct {
 	MediaURL func(path string) (string, error)
 	// Admins may adjust credits and see stats ("telegram:123").
 	Admins []string
+	// Language is the language of users who chose none and whose platform
+	// tells none (SORABOT_LANGUAGE); "" leaves it to the frontends. New
+	// jobs without a language get it.
+	Language string
 	// Packs are the credit packs sold for Telegram Stars, in the order
 	// offered; SKUs the Discord consumable SKUs (see credits.go).
 	Packs []Pack
@@ -234,6 +238,8 @@ type Submission struct {
 	Key     string
 	Origin  Origin
 	Request Request
+	// Lang is the language the user asked in; the job keeps it.
+	Lang string
 }
 
 // Accepted is the outcome of Accept.
@@ -271,9 +277,13 @@ func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) 
 		return Accepted{}, err
 	}
 	if !s.allowUser(sub.UserID) {
-		return Accepted{}, Errorf(ERATELIMITED, "You are sending requests too fast: wait a few seconds and try again.")
+		return Accepted{}, msgTooFast.Err(ERATELIMITED, nil)
 	}
-	j := &Job{UserID: sub.UserID, Key: sub.Key, Origin: sub.Origin, Req: req, Price: q.Price, Notes: q.Notes}
+	lang := sub.Lang
+	if lang == "" {
+		lang = s.cfg.Language
+	}
+	j := &Job{UserID: sub.UserID, Key: sub.Key, Origin: sub.Origin, Req: req, Price: q.Price, Notes: q.Notes, Lang: lang}
 	res, err := s.store.Accept(ctx, j, max(s.cfg.UserMaxActive, 0))
 	if err != nil {
 		return Accepted{}, err
@@ -360,17 +370,22 @@ func (s *Service) Cancel(ctx context.Context, userID, jobID string) (*Job, error
 		return nil, err
 	}
 	if j.UserID != userID {
-		return nil, Errorf(ENOTFOUND, "You have no job %s.", jobID)
+		return nil, msgNoSuchJob.Err(ENOTFOUND, Args{"Job": jobID})
 	}
-	j, ok, err := s.store.Finish(ctx, jobID, []State{Queued}, Canceled, "", "Canceled.")
+	j, ok, err := s.store.Finish(ctx, jobID, []State{Queued}, Canceled, nil, "")
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		if j.State.Terminal() {
-			return nil, Errorf(EINVALID, "Job %s is already %s.", jobID, j.State)
+		switch j.State {
+		case Delivered:
+			return nil, msgCancelDelivered.Err(EINVALID, Args{"Job": jobID})
+		case Failed:
+			return nil, msgCancelFailed.Err(EINVALID, Args{"Job": jobID})
+		case Canceled:
+			return nil, msgCancelCanceled.Err(EINVALID, Args{"Job": jobID})
 		}
-		return nil, Errorf(EINVALID, "Job %s is already being made and can no longer be canceled.", jobID)
+		return nil, msgCancelStarted.Err(EINVALID, Args{"Job": jobID})
 	}
 	s.mu.Lock()
 	if i := s.queueIndex(jobID); i >= 0 {
@@ -391,7 +406,7 @@ func (s *Service) Job(ctx context.Context, userID, jobID string) (*Job, error) {
 		return nil, err
 	}
 	if j.UserID != userID && !s.IsAdmin(userID) {
-		return nil, Errorf(ENOTFOUND, "You have no job %s.", jobID)
+		return nil, msgNoSuchJob.Err(ENOTFOUND, Args{"Job": jobID})
 	}
 	return j, nil
 }
@@ -412,13 +427,29 @@ func (s *Service) Balance(ctx context.Context, userID string, lines int) (Accoun
 	return a, l, err
 }
 
+// Language returns the language the user chose ("" for none, also for a
+// user never seen).
+func (s *Service) Language(ctx context.Context, userID string) (string, error) {
+	return s.store.Language(ctx, userID)
+}
+
+// SetLanguage stores the user's choice of language (creating the account
+// of a new user, with its start credits).
+func (s *Service) SetLanguage(ctx context.Context, userID, lang string) error {
+	_, err := s.store.SetLanguage(ctx, userID, lang)
+	return err
+}
+
+// DefaultLanguage is the operator's default language (Config.Language).
+func (s *Service) DefaultLanguage() string { return s.cfg.Language }
+
 // IsAdmin reports whether user is one of the configured admins.
 func (s *Service) IsAdmin(userID string) bool { return slices.Contains(s.cfg.Admins, userID) }
 
 // Grant adds (or with set, sets) credits of target; only admins may.
 func (s *Service) Grant(ctx context.Context, actor, target string, amount int, set bool) (Account, error) {
 	if !s.IsAdmin(actor) {
-		return Account{}, Errorf(EFORBIDDEN, "Only admins can change credits.")
+		return Account{}, msgAdminCredits.Err(EFORBIDDEN, nil)
 	}
 	return s.store.AdjustCredits(ctx, target, amount, set, actor)
 }
@@ -426,7 +457,7 @@ func (s *Service) Grant(ctx context.Context, actor, target string, amount int, s
 // Stats returns operator totals; only admins may.
 func (s *Service) Stats(ctx context.Context, actor string) (Stats, error) {
 	if !s.IsAdmin(actor) {
-		return Stats{}, Errorf(EFORBIDDEN, "Only admins can see stats.")
+		return Stats{}, msgAdminStats.Err(EFORBIDDEN, nil)
 	}
 	return s.store.Stats(ctx)
 }

@@ -114,7 +114,7 @@ func TestServiceDuplicateKeyChargesOnce(t *testing.T) {
 
 // Every failure path ends failed and refunded exactly once.
 func TestServiceFailurePathsRefundOnce(t *testing.T) {
-	permanent := core.Errorf(core.EINVALID, "Your prompt was rejected by the content policy; please rephrase it.")
+	permanent := testErrorf(core.EINVALID, "Your prompt was rejected by the content policy; please rephrase it.")
 	cases := []struct {
 		name string
 		mod  func(h *harness)
@@ -127,14 +127,14 @@ func TestServiceFailurePathsRefundOnce(t *testing.T) {
 			h.provider.submitErr = func(int) error { return core.Temporary(errors.New("connection refused")) }
 		}, core.EUNAVAILABLE},
 		{"provider reports failure", func(h *harness) {
-			h.provider.failWith = core.Errorf(core.EINVALID, "The image was rejected; try another image.")
+			h.provider.failWith = testErrorf(core.EINVALID, "The image was rejected; try another image.")
 		}, core.EINVALID},
 		{"status keeps failing", func(h *harness) {
-			h.provider.statusErr = func(string, int) error { return core.Errorf(core.ENOTFOUND, "task vanished") }
+			h.provider.statusErr = func(string, int) error { return testErrorf(core.ENOTFOUND, "task vanished") }
 		}, core.EUNAVAILABLE},
 		{"result link gone", func(h *harness) { h.missing = true }, core.EUNAVAILABLE},
 		{"user blocked the bot", func(h *harness) {
-			h.front.deliverErr = func(int, core.Video) error { return core.Errorf(core.EFORBIDDEN, "blocked") }
+			h.front.deliverErr = func(int, core.Video) error { return testErrorf(core.EFORBIDDEN, "blocked") }
 		}, core.EFORBIDDEN},
 		{"delivery keeps failing", func(h *harness) {
 			h.front.deliverErr = func(int, core.Video) error { return core.Temporary(errors.New("502")) }

@@ -50,6 +50,8 @@ type Account struct {
 	// Active counts the user's jobs that are not terminal.
 	Active  int       `json:"active"`
 	Created time.Time `json:"created"`
+	// Lang is the language the user chose with /language ("" for none).
+	Lang string `json:"lang,omitempty"`
 }
 
 // AcceptResult is what Store.Accept did.
@@ -98,11 +100,11 @@ type Store interface {
 	// not one of from. fn must not move the job to a terminal state.
 	Transition(ctx context.Context, id string, from []State, fn func(*Job)) (j *Job, ok bool, err error)
 	// Finish moves the job to a terminal state if its state is one of from;
-	// for Failed and Canceled it records code and reason and refunds the
-	// price (exactly once); for Delivered, reason is how the video went
-	// (DeliveredVia). It always releases the user's active-job slot and drops
-	// stored images.
-	Finish(ctx context.Context, id string, from []State, to State, code, reason string) (j *Job, ok bool, err error)
+	// for Failed and Canceled it records reason (the user-safe error; nil
+	// for none) and refunds the price (exactly once); for Delivered, via is
+	// how the video went (DeliveredVia). It always releases the user's
+	// active-job slot and drops stored images.
+	Finish(ctx context.Context, id string, from []State, to State, reason *Error, via string) (j *Job, ok bool, err error)
 	// ActiveJobs returns every non-terminal job in id order, without
 	// scanning finished history.
 	ActiveJobs(ctx context.Context) ([]*Job, error)
@@ -113,6 +115,12 @@ type Store interface {
 	// command of a UTC day (Accept and Redeem do the same in their own
 	// transactions).
 	Account(ctx context.Context, userID string) (Account, error)
+	// Language returns the language the user chose, "" for none (and for
+	// a user without an account, which it does not create).
+	Language(ctx context.Context, userID string) (string, error)
+	// SetLanguage stores the user's choice of language, creating the
+	// account (with start credits) if new.
+	SetLanguage(ctx context.Context, userID, lang string) (Account, error)
 	// Ledger returns the user's newest ledger entries first.
 	Ledger(ctx context.Context, userID string, limit int) ([]LedgerEntry, error)
 	// AdjustCredits adds delta (set=false) or sets the balance to delta

@@ -5,7 +5,10 @@
 // area per part of the bot, each in every language), in go-i18n's format: a message is a string or, when
 // it depends on a number, an object of CLDR plural forms ("one", "few",
 // "many", "other"). Templates name their arguments: {{.Name}}; a plural
-// message gets its number as {{.Count}}.
+// message gets its number as {{.Count}}. Two functions help: {{credits .N}}
+// is an amount of credits in the language's words ("5 кредитов"), and
+// {{either .List}} ends a list written "10, 15, 25" with the language's
+// "or" ("10, 15 o 25").
 //
 // The library (github.com/nicksnyder/go-i18n/v2) brings the CLDR plural rules
 // of every language (Russian 1 кредит, 2 кредита, 5 кредитов; Italian,
@@ -22,8 +25,11 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
+	"text/template"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	i18ntemplate "github.com/nicksnyder/go-i18n/v2/i18n/template"
 	"golang.org/x/text/language"
 )
 
@@ -42,6 +48,7 @@ type Args map[string]any
 var (
 	bundle     *goi18n.Bundle
 	localizers = map[string]*goi18n.Localizer{}
+	parsers    = map[string]*parser{}
 )
 
 func init() {
@@ -52,6 +59,7 @@ func init() {
 	bundle = b
 	for _, l := range Languages {
 		localizers[l] = goi18n.NewLocalizer(b, l)
+		parsers[l] = newParser(l)
 	}
 }
 
@@ -139,7 +147,27 @@ func DiscordLocale(lang string) string {
 // T returns message id in lang with args. A message missing in lang falls
 // back to English, and a message missing everywhere to its id (logged).
 func T(lang, id string, args Args) string {
-	return localize(lang, &goi18n.LocalizeConfig{MessageID: id, TemplateData: args})
+	return localize(lang, &goi18n.LocalizeConfig{MessageID: id, TemplateData: map[string]any(args)})
+}
+
+// Has reports whether the catalog has message id (in English, and so, as
+// the tests check, in every language).
+func Has(id string) bool {
+	_, err := localizers[Default].Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateParser: i18ntemplate.IdentityParser{}})
+	return err == nil
+}
+
+// Raw is message id's template in lang, unrendered ("" when missing).
+func Raw(lang, id string) string {
+	loc := localizers[lang]
+	if loc == nil {
+		return ""
+	}
+	s, err := loc.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateParser: i18ntemplate.IdentityParser{}})
+	if err != nil {
+		return ""
+	}
+	return s
 }
 
 // N returns the plural message id in lang for count; count is also
@@ -149,7 +177,7 @@ func N(lang, id string, count int, args Args) string {
 	for k, v := range args {
 		data[k] = v
 	}
-	return localize(lang, &goi18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: count})
+	return localize(lang, &goi18n.LocalizeConfig{MessageID: id, TemplateData: map[string]any(data), PluralCount: count})
 }
 
 // Credits is "<N> <word>" in lang: "1 credit", "5 кредитов", "1000 积分".
@@ -158,13 +186,15 @@ func Credits(lang string, n int) string { return N(lang, "credits", n, nil) }
 func localize(lang string, lc *goi18n.LocalizeConfig) string {
 	loc := localizers[lang]
 	if loc == nil {
-		loc = localizers[Default]
+		lang, loc = Default, localizers[Default]
 	}
+	lc.TemplateParser = parsers[lang]
 	s, err := loc.Localize(lc)
 	if err == nil {
 		return s
 	}
 	if lang != Default {
+		lc.TemplateParser = parsers[Default]
 		if s, err2 := localizers[Default].Localize(lc); err2 == nil {
 			slog.Warn("i18n: message missing in language; using English", "lang", lang, "id", lc.MessageID, "err", err)
 			return s
@@ -176,4 +206,57 @@ func localize(lang string, lc *goi18n.LocalizeConfig) string {
 
 func localizeConfig(id string, n int) *goi18n.LocalizeConfig {
 	return &goi18n.LocalizeConfig{MessageID: id, TemplateData: Args{"Count": n}, PluralCount: n}
+}
+
+// parser parses templates with the functions of one language, keeping what
+// it parsed (the library caches only templates without functions).
+type parser struct {
+	funcs template.FuncMap
+	cache sync.Map // source → i18ntemplate.ParsedTemplate
+}
+
+func newParser(lang string) *parser {
+	or, err := localizers[lang].Localize(&goi18n.LocalizeConfig{MessageID: "or", TemplateParser: i18ntemplate.IdentityParser{}})
+	if err != nil {
+		or = "or"
+	}
+	return &parser{funcs: template.FuncMap{
+		"credits": func(n any) string {
+			switch n := n.(type) {
+			case int:
+				return Credits(lang, n)
+			case int64:
+				return Credits(lang, int(n))
+			case float64:
+				return Credits(lang, int(n))
+			}
+			return fmt.Sprint(n)
+		},
+		"either": func(list any) string {
+			s := fmt.Sprint(list)
+			i := strings.LastIndex(s, ", ")
+			if i < 0 {
+				return s
+			}
+			return s[:i] + " " + or + " " + s[i+2:]
+		},
+	}}
+}
+
+// Cacheable is false: the library must not cache what it would parse
+// without this language's functions; parse caches by itself.
+func (p *parser) Cacheable() bool { return false }
+
+// Parse implements the library's template parser.
+func (p *parser) Parse(src, left, right string) (i18ntemplate.ParsedTemplate, error) {
+	if t, ok := p.cache.Load(src); ok {
+		return t.(i18ntemplate.ParsedTemplate), nil
+	}
+	tp := &i18ntemplate.TextParser{LeftDelim: left, RightDelim: right, Funcs: p.funcs}
+	t, err := tp.Parse(src, left, right)
+	if err != nil {
+		return nil, err
+	}
+	p.cache.Store(src, t)
+	return t, nil
 }

@@ -58,7 +58,8 @@ func addMessage(t *testing.T, out map[string]map[string]string, lang, id string,
 	}
 }
 
-var placeholder = regexp.MustCompile(`{{\s*\.(\w+)\s*}}`)
+// placeholder matches {{.Name}} and a function of it, {{credits .Name}}.
+var placeholder = regexp.MustCompile(`{{\s*(?:\w+\s+)?\.(\w+)\s*}}`)
 
 func placeholders(forms map[string]string) []string {
 	set := map[string]bool{}
@@ -137,8 +138,12 @@ func TestCreditsCLDR(t *testing.T) {
 }
 
 // sameAsEnglish lists messages that may read the same in a language as in
-// English (names, symbols, ids).
-var sameAsEnglish = map[string]bool{}
+// English (names, symbols, ids, loanwords).
+var sameAsEnglish = map[string]bool{
+	"chat.storyboard_title": true, // it, es, pt say "storyboard" too
+	"chat.tag_storyboard":   true,
+	"chat.stats_total":      true, // es, pt "total"
+}
 
 // TestNoUntranslatedText flags a translation identical to the English
 // text, beyond the allow-list and texts without letters.
@@ -201,5 +206,29 @@ func TestFallback(t *testing.T) {
 	}
 	if got := T("it", "language.unknown", Args{"Code": "fr", "Choices": "en, it"}); !strings.Contains(got, "fr") || !strings.Contains(got, "Non parlo") {
 		t.Errorf("arguments: %q", got)
+	}
+}
+
+// TestTemplateFunctions: {{credits .N}} speaks the language's plural, and
+// {{either .List}} its "or".
+func TestTemplateFunctions(t *testing.T) {
+	for _, c := range []struct{ lang, credits, either string }{
+		{"en", "This video costs 375 credits; you have 1 credit.", "must add up to 10, 15 or 25 s."},
+		{"it", "Questo video costa 375 crediti; il tuo saldo è 1 credito.", "deve durare 10, 15 o 25 s."},
+		{"ru", "Это видео стоит 375 кредитов; на вашем балансе 1 кредит.", "должна длиться 10, 15 или 25 с."},
+		{"zh", "这个视频需要 375 积分；你的余额为 1 积分。", "必须为 10, 15 或 25 秒。"},
+	} {
+		if got := T(c.lang, "storage.no_credits", Args{"Price": 375, "Balance": 1}); got != c.credits {
+			t.Errorf("%s: %q, want %q", c.lang, got, c.credits)
+		}
+		if got := T(c.lang, "core.shots_total", Args{"Total": 9, "Allowed": "10, 15, 25"}); !strings.HasSuffix(got, c.either) {
+			t.Errorf("%s: %q, want it to end in %q", c.lang, got, c.either)
+		}
+	}
+	if got := T("it", "storage.no_credits", Args{"Price": float64(1000000), "Balance": 0}); !strings.Contains(got, "1000000 crediti") {
+		t.Errorf("a whole float64 (an argument read back from JSON): %q", got)
+	}
+	if !Has("core.internal") || Has("no.such.message") {
+		t.Error("Has does not tell catalog messages from others")
 	}
 }

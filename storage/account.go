@@ -141,13 +141,56 @@ func (db *DB) AdjustCredits(ctx context.Context, userID string, delta int, set b
 		}
 		if a.Balance+amount < 0 {
 			// Rolls back the whole transaction, a new account included.
-			return core.Errorf(core.EINVALID, "The balance of %s would be %d; it cannot go below 0.", userID, a.Balance+amount)
+			return msgBelowZero.Err(core.EINVALID, core.Args{"User": userID, "Balance": a.Balance + amount})
 		}
 		a.Balance += amount
 		e := core.LedgerEntry{UserID: userID, Kind: core.LedgerAdmin, Amount: amount, Balance: a.Balance, Note: "by " + by}
 		if err := appendLedger(tx, &a, &e); err != nil {
 			return err
 		}
+		return putAccount(tx, &a)
+	})
+	if err != nil {
+		return core.Account{}, err
+	}
+	return a.Account, nil
+}
+
+// Language returns the language the user chose, "" for none or for a user
+// without an account (it creates none).
+func (db *DB) Language(ctx context.Context, userID string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := checkUser(userID); err != nil {
+		return "", err
+	}
+	var a accountRecord
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		a, _, err = getAccount(tx, userID)
+		return err
+	})
+	return a.Lang, err
+}
+
+// SetLanguage stores the user's language, creating the account (with the
+// start credits) if the user is new.
+func (db *DB) SetLanguage(ctx context.Context, userID, lang string) (core.Account, error) {
+	if err := ctx.Err(); err != nil {
+		return core.Account{}, err
+	}
+	if err := checkUser(userID); err != nil {
+		return core.Account{}, err
+	}
+	var a accountRecord
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		a, err = db.ensureAccount(tx, userID)
+		if err != nil {
+			return err
+		}
+		a.Lang = lang
 		return putAccount(tx, &a)
 	})
 	if err != nil {

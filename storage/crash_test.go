@@ -56,7 +56,7 @@ func crashChild(path string) error {
 		return err
 	}
 	for _, j := range active {
-		if _, _, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, core.EINTERNAL, "restarted"); err != nil {
+		if _, _, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, failure(core.EINTERNAL, "restarted"), ""); err != nil {
 			return err
 		}
 	}
@@ -111,7 +111,7 @@ func crashStep(ctx context.Context, db *DB, g, n int, say func(string)) error {
 		}
 		for _, old := range slices.Backward(h) {
 			if !old.State.Terminal() {
-				_, _, err = db.Finish(ctx, old.ID, core.ActiveStates, core.Failed, core.EUNAVAILABLE, "deadline")
+				_, _, err = db.Finish(ctx, old.ID, core.ActiveStates, core.Failed, failure(core.EUNAVAILABLE, "deadline"), "")
 				break
 			}
 		}
@@ -137,9 +137,9 @@ func crashStep(ctx context.Context, db *DB, g, n int, say func(string)) error {
 	say("op")
 	switch rand.IntN(4) {
 	case 0, 1:
-		_, _, err = db.Finish(ctx, j.ID, []core.State{core.Submitted}, core.Delivered, "", "")
+		_, _, err = db.Finish(ctx, j.ID, []core.State{core.Submitted}, core.Delivered, nil, "")
 	case 2:
-		_, _, err = db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, core.EUNAVAILABLE, "provider failed")
+		_, _, err = db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, failure(core.EUNAVAILABLE, "provider failed"), "")
 	case 3:
 		// left in flight for the next run's recovery
 	}

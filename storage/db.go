@@ -141,16 +141,16 @@ func itob(v uint64) []byte {
 func jobKey(id string) ([]byte, error) {
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil || n == 0 {
-		return nil, core.Errorf(core.ENOTFOUND, "There is no job %q.", id)
+		return nil, notFound(id)
 	}
 	return itob(n), nil
 }
 
-func notFound(id string) error { return core.Errorf(core.ENOTFOUND, "There is no job %q.", id) }
+func notFound(id string) error { return msgNoJob.Err(core.ENOTFOUND, core.Args{"Job": id}) }
 
 func checkUser(userID string) error {
 	if userID == "" || strings.IndexByte(userID, 0) >= 0 {
-		return core.Errorf(core.EINVALID, "Invalid user id %q.", userID)
+		return msgBadUser.Err(core.EINVALID, core.Args{"User": userID})
 	}
 	return nil
 }

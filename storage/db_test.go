@@ -110,7 +110,7 @@ func TestCanceledContext(t *testing.T) {
 		"Job":           func() error { _, err := db.Job(ctx, j.ID); return err },
 		"Images":        func() error { _, err := db.Images(ctx, j.ID); return err },
 		"Transition":    func() error { _, _, err := db.Transition(ctx, j.ID, core.ActiveStates, func(*core.Job) {}); return err },
-		"Finish":        func() error { _, _, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, "", ""); return err },
+		"Finish":        func() error { _, _, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, nil, ""); return err },
 		"ActiveJobs":    func() error { _, err := db.ActiveJobs(ctx); return err },
 		"History":       func() error { _, err := db.History(ctx, "u", 0); return err },
 		"Account":       func() error { _, err := db.Account(ctx, "u"); return err },
@@ -140,7 +140,7 @@ func TestMalformedJobID(t *testing.T) {
 		wantCode(t, err, core.ENOTFOUND)
 		_, _, err = db.Transition(ctx, id, core.ActiveStates, func(*core.Job) {})
 		wantCode(t, err, core.ENOTFOUND)
-		_, _, err = db.Finish(ctx, id, core.ActiveStates, core.Failed, "", "")
+		_, _, err = db.Finish(ctx, id, core.ActiveStates, core.Failed, nil, "")
 		wantCode(t, err, core.ENOTFOUND)
 	}
 }

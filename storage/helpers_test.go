@@ -79,3 +79,8 @@ func entries(t testing.TB, db *DB, user, kind string) []core.LedgerEntry {
 	}
 	return out
 }
+
+// failure is the reason of a failed job in tests: no catalog message.
+func failure(code, msg string) *core.Error {
+	return &core.Error{Code: code, ID: "test.failure", Message: msg}
+}

@@ -34,10 +34,10 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 		return core.AcceptResult{}, err
 	}
 	if j.Price < 0 {
-		return core.AcceptResult{}, core.Errorf(core.EINVALID, "Invalid price %d.", j.Price)
+		return core.AcceptResult{}, msgBadPrice.Err(core.EINVALID, core.Args{"Price": j.Price})
 	}
 	if len(j.Req.Images) > maxImages {
-		return core.AcceptResult{}, core.Errorf(core.EINVALID, "Too many images: %d.", len(j.Req.Images))
+		return core.AcceptResult{}, msgTooManyImages.Err(core.EINVALID, core.Args{"Count": len(j.Req.Images)})
 	}
 	created := j.CreatedAt
 	if created.IsZero() {
@@ -86,11 +86,11 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 		}
 		res.Balance = a.Balance
 		if maxActive > 0 && a.Active >= maxActive {
-			refuse = core.Errorf(core.ERATELIMITED, "You already have %d videos in progress; wait for one to finish.", a.Active)
+			refuse = msgTooManyActive.Err(core.ERATELIMITED, core.Args{"Active": a.Active})
 			return nil
 		}
 		if a.Balance < j.Price {
-			refuse = core.Errorf(core.ENOCREDITS, "This video costs %d credits; you have %d.", j.Price, a.Balance)
+			refuse = msgNoCredits.Err(core.ENOCREDITS, core.Args{"Price": j.Price, "Balance": a.Balance})
 			return nil
 		}
 		seq, err := jobs.NextSequence()
@@ -271,10 +271,11 @@ func checkTransition(old, next *core.Job) error {
 
 // Finish moves the job to the terminal state to if its state is one of
 // from (a terminal job never matches); otherwise it returns the stored job
-// and ok=false. For Failed and Canceled it records code and reason and
-// refunds the price exactly once. It always releases the user's active-job
+// and ok=false. For Failed and Canceled it records reason (its code,
+// English text, message id and arguments) and refunds the price exactly
+// once; for Delivered it records via. It always releases the user's active-job
 // slot and drops the job's images. Errors: ENOTFOUND.
-func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.State, code, reason string) (*core.Job, bool, error) {
+func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.State, reason *core.Error, via string) (*core.Job, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
@@ -313,11 +314,13 @@ func (db *DB) Finish(ctx context.Context, id string, from []core.State, to core.
 		}
 		j.State = to
 		j.DoneAt = now()
-		if to == core.Delivered && reason != "" {
-			j.DeliveredVia = reason
+		if to == core.Delivered && via != "" {
+			j.DeliveredVia = via
 		}
 		if to == core.Failed || to == core.Canceled {
-			j.ErrCode, j.Err = code, reason
+			if reason != nil {
+				j.ErrCode, j.Err, j.ErrID, j.ErrArgs = reason.Code, reason.Message, reason.ID, reason.Args
+			}
 			if j.Price > 0 && !j.Refunded {
 				a.Balance += j.Price
 				e := core.LedgerEntry{UserID: j.UserID, Kind: core.LedgerRefund, Amount: j.Price, Balance: a.Balance, JobID: j.ID}

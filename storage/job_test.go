@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +19,8 @@ func TestAcceptStoresJob(t *testing.T) {
 	db := openTest(t, 100)
 	ctx := context.Background()
 	j := newJob("telegram:1", 30, "tg:update:10")
-	j.Notes = []string{"15 s is not available"}
+	j.Notes = []core.Message{{ID: "core.note_duration", Args: core.Args{"Asked": 20, "Model": "m", "Made": 15}, English: "20 s is not available for m: making 15 s."}}
+	j.Lang = "it"
 	res := mustAccept(t, db, j, 2)
 	if res.Duplicate || res.Job != j || res.Balance != 70 {
 		t.Errorf("result %+v", res)
@@ -31,7 +33,7 @@ func TestAcceptStoresJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.UserID != j.UserID || got.Key != j.Key || got.Price != 30 || got.State != core.Queued ||
-		!got.CreatedAt.Equal(j.CreatedAt) || got.Req.Prompt != j.Req.Prompt || !slices.Equal(got.Notes, j.Notes) {
+		!got.CreatedAt.Equal(j.CreatedAt) || got.Req.Prompt != j.Req.Prompt || !reflect.DeepEqual(got.Notes, j.Notes) || got.Lang != "it" {
 		t.Errorf("stored job %+v, accepted %+v", got, j)
 	}
 	charges := entries(t, db, "telegram:1", core.LedgerCharge)
@@ -74,9 +76,9 @@ func TestAcceptRefusals(t *testing.T) {
 	}{
 		{"exact balance", 100, 100, 0, 0, "", ""},
 		{"free job with no credits", 0, 0, 0, 0, "", ""},
-		{"too expensive", 100, 150, 0, 0, core.ENOCREDITS, "This video costs 150 credits; you have 100."},
-		{"no credits left", 100, 50, 0, 2, core.ENOCREDITS, "This video costs 50 credits; you have 0."},
-		{"limit reached", 1000, 10, 2, 2, core.ERATELIMITED, "You already have 2 videos in progress; wait for one to finish."},
+		{"too expensive", 100, 150, 0, 0, core.ENOCREDITS, "This video costs 150 credits; you have 100 credits."},
+		{"no credits left", 100, 50, 0, 2, core.ENOCREDITS, "This video costs 50 credits; you have 0 credits."},
+		{"limit reached", 1000, 10, 2, 2, core.ERATELIMITED, "You already have as many videos in progress as allowed (2); wait for one to finish."},
 		{"under the limit", 1000, 10, 3, 2, "", ""},
 		{"negative price", 100, -1, 0, 0, core.EINVALID, ""},
 	} {
@@ -218,7 +220,7 @@ func TestAcceptDuplicateAfterFinish(t *testing.T) {
 	ctx := context.Background()
 	j := newJob("u", 40, "k1")
 	mustAccept(t, db, j, 1)
-	if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, core.EUNAVAILABLE, "provider down"); !ok || err != nil {
+	if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, failure(core.EUNAVAILABLE, "provider down"), ""); !ok || err != nil {
 		t.Fatalf("Finish: %v %v", ok, err)
 	}
 	again := newJob("u", 40, "k1")
@@ -243,7 +245,7 @@ func TestAcceptMaxActive(t *testing.T) {
 	// Another user is not limited by u's jobs.
 	mustAccept(t, db, newJob("v", 10, ""), 2)
 
-	if _, ok, err := db.Finish(ctx, a.ID, core.ActiveStates, core.Delivered, "", ""); !ok || err != nil {
+	if _, ok, err := db.Finish(ctx, a.ID, core.ActiveStates, core.Delivered, nil, ""); !ok || err != nil {
 		t.Fatalf("Finish: %v %v", ok, err)
 	}
 	mustAccept(t, db, newJob("u", 10, ""), 2)
@@ -283,7 +285,7 @@ func TestImages(t *testing.T) {
 		t.Errorf("job without images: %q, %v", got, err)
 	}
 
-	if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Delivered, "", ""); !ok || err != nil {
+	if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Delivered, nil, ""); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	if got, err := db.Images(ctx, j.ID); err != nil || got != nil {
@@ -336,7 +338,7 @@ func TestTransition(t *testing.T) {
 		t.Errorf("refused transitions changed the job: %+v", stored2)
 	}
 
-	if _, ok, _ := db.Finish(ctx, j.ID, core.ActiveStates, core.Delivered, "", ""); !ok {
+	if _, ok, _ := db.Finish(ctx, j.ID, core.ActiveStates, core.Delivered, nil, ""); !ok {
 		t.Fatal("Finish failed")
 	}
 	if _, ok, err := db.Transition(ctx, j.ID, []core.State{core.Delivered}, func(*core.Job) {}); ok || err != nil {
@@ -358,7 +360,7 @@ func TestFinishRefundsOnce(t *testing.T) {
 	)
 	for range 20 {
 		wg.Go(func() {
-			got, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, core.EUNAVAILABLE, "The provider is down.")
+			got, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, failure(core.EUNAVAILABLE, "The provider is down."), "")
 			if err != nil {
 				t.Error(err)
 				return
@@ -391,11 +393,11 @@ func TestFinishRefundsOnce(t *testing.T) {
 	// Delivered: charged, never refunded, even if Failed follows.
 	d := newJob("u", 100, "")
 	mustAccept(t, db, d, 0)
-	if _, ok, err := db.Finish(ctx, d.ID, core.ActiveStates, core.Delivered, "", ""); !ok || err != nil {
+	if _, ok, err := db.Finish(ctx, d.ID, core.ActiveStates, core.Delivered, nil, ""); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	all := append([]core.State{core.Delivered, core.Failed, core.Canceled}, core.ActiveStates...)
-	if got, ok, err := db.Finish(ctx, d.ID, all, core.Failed, "x", "y"); ok || err != nil || got.State != core.Delivered {
+	if got, ok, err := db.Finish(ctx, d.ID, all, core.Failed, failure("x", "y"), ""); ok || err != nil || got.State != core.Delivered {
 		t.Errorf("Failed after Delivered: %+v %v %v", got, ok, err)
 	}
 	if b := balance(t, db, "u"); b != 900 {
@@ -409,10 +411,10 @@ func TestFinishRefundsOnce(t *testing.T) {
 	if _, ok, _ := db.Transition(ctx, s.ID, []core.State{core.Queued}, func(j *core.Job) { j.State = core.Submitted }); !ok {
 		t.Fatal("transition failed")
 	}
-	if got, ok, err := db.Finish(ctx, s.ID, []core.State{core.Queued}, core.Canceled, "", "canceled"); ok || err != nil || got.State != core.Submitted {
+	if got, ok, err := db.Finish(ctx, s.ID, []core.State{core.Queued}, core.Canceled, nil, ""); ok || err != nil || got.State != core.Submitted {
 		t.Errorf("cancel of a submitted job: %+v %v %v", got, ok, err)
 	}
-	if got, ok, err := db.Finish(ctx, q.ID, []core.State{core.Queued}, core.Canceled, "", "canceled by user"); !ok || err != nil || !got.Refunded {
+	if got, ok, err := db.Finish(ctx, q.ID, []core.State{core.Queued}, core.Canceled, nil, ""); !ok || err != nil || !got.Refunded {
 		t.Errorf("cancel of a queued job: %+v %v %v", got, ok, err)
 	}
 	if b := balance(t, db, "u"); b != 850 {
@@ -431,7 +433,7 @@ func TestFinishRejectsNonTerminalTarget(t *testing.T) {
 	db := openTest(t, 100)
 	j := newJob("u", 10, "")
 	mustAccept(t, db, j, 0)
-	_, ok, err := db.Finish(context.Background(), j.ID, core.ActiveStates, core.Submitted, "", "")
+	_, ok, err := db.Finish(context.Background(), j.ID, core.ActiveStates, core.Submitted, nil, "")
 	if err == nil || ok || !strings.Contains(err.Error(), "terminal") {
 		t.Errorf("Finish to submitted: ok=%v err=%v", ok, err)
 	}
@@ -476,7 +478,7 @@ func TestHistoryAndActiveJobs(t *testing.T) {
 
 	// Finish some, move one along; ActiveJobs lists the rest in id order.
 	for _, id := range []string{ids[0], ids[3]} {
-		if _, ok, err := db.Finish(ctx, id, core.ActiveStates, core.Failed, "", ""); !ok || err != nil {
+		if _, ok, err := db.Finish(ctx, id, core.ActiveStates, core.Failed, nil, ""); !ok || err != nil {
 			t.Fatal(ok, err)
 		}
 	}
@@ -510,7 +512,7 @@ func TestHistoryAndActiveJobs(t *testing.T) {
 // Accept encodes the job before its transaction and splices the id in.
 func TestWithJobID(t *testing.T) {
 	j := newJob("telegram:1", 10, "k")
-	j.Notes = []string{"a \"note\""}
+	j.Notes = []core.Message{{English: "a \"note\""}}
 	j.Origin.Extra = map[string]string{"x": "y"}
 	tmpl, err := json.Marshal(j)
 	if err != nil {
@@ -537,7 +539,7 @@ func TestHistoryCap(t *testing.T) {
 		ids = append(ids, j.ID)
 		if i%3 == 0 { // interleave another user's jobs and a refund
 			mustAccept(t, db, newJob("telegram:8", 1, ""), 0)
-			if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, "", ""); !ok || err != nil {
+			if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, nil, ""); !ok || err != nil {
 				t.Fatal(ok, err)
 			}
 		}

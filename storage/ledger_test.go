@@ -12,7 +12,7 @@ func TestLedgerNewestFirst(t *testing.T) {
 	ctx := context.Background()
 	j := newJob("console:ann", 30, "")
 	mustAccept(t, db, j, 0)
-	if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, "", ""); !ok || err != nil {
+	if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, core.Failed, nil, ""); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	for _, d := range []int{5, -20} {

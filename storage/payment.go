@@ -29,7 +29,7 @@ func (db *DB) Purchase(ctx context.Context, p core.Payment) (core.Account, bool,
 		return core.Account{}, false, err
 	}
 	if p.Credits < 1 || p.Credits > core.MaxCredits || p.Stars < 0 || p.Stars > core.MaxStars {
-		return core.Account{}, false, core.Errorf(core.EINVALID, "Invalid purchase of %d credits for %d stars.", p.Credits, p.Stars)
+		return core.Account{}, false, msgBadPurchase.Err(core.EINVALID, core.Args{"Credits": p.Credits, "Stars": p.Stars})
 	}
 	key := []byte(p.Key.String())
 	var (
@@ -105,7 +105,7 @@ func (db *DB) BeginRefund(ctx context.Context, key core.PaymentKey, by string) (
 		case p.Refund == core.RefundPending:
 			return nil // begun before: the caller tries the platform again
 		case p.Seq == 0 || p.Refund == core.RefundDone:
-			return core.Errorf(core.EINVALID, "Payment %s was already refunded.", key.ID)
+			return msgAlreadyRefunded.Err(core.EINVALID, core.Args{"Payment": key.ID})
 		}
 		a, found, err := getAccount(tx, p.UserID)
 		if err != nil {
@@ -115,8 +115,7 @@ func (db *DB) BeginRefund(ctx context.Context, key core.PaymentKey, by string) (
 			return fmt.Errorf("payment %s: the buyer %s has no account", key, p.UserID)
 		}
 		if a.Balance < p.Credits {
-			return core.Errorf(core.EINVALID, "%s has %d credits left of the %d this payment bought; it cannot be refunded.",
-				p.UserID, a.Balance, p.Credits)
+			return msgCreditsSpent.Err(core.EINVALID, core.Args{"User": p.UserID, "Left": a.Balance, "Bought": p.Credits})
 		}
 		a.Balance -= p.Credits
 		e := core.LedgerEntry{UserID: p.UserID, Kind: core.LedgerPurchaseRefund, Amount: -p.Credits, Balance: a.Balance,
@@ -277,7 +276,7 @@ func getPayment(tx *bolt.Tx, key core.PaymentKey) (core.Payment, error) {
 	var p core.Payment
 	found, err := getJSON(tx.Bucket(bucketPayments), []byte(key.String()), &p)
 	if err == nil && !found {
-		err = core.Errorf(core.ENOTFOUND, "There is no payment %s.", key.ID)
+		err = msgNoPayment.Err(core.ENOTFOUND, core.Args{"Payment": key.ID})
 	}
 	return p, err
 }

@@ -22,16 +22,16 @@ func (db *DB) CreatePromo(ctx context.Context, p core.Promo) (core.Promo, error)
 		return core.Promo{}, err
 	}
 	if c, err := core.PromoCode(p.Code); err != nil || c != p.Code {
-		return core.Promo{}, core.Errorf(core.EINVALID, "Invalid promo code %q.", p.Code)
+		return core.Promo{}, msgBadPromo.Err(core.EINVALID, core.Args{"Code": p.Code})
 	}
 	if p.Credits < 1 || p.Credits > core.MaxCredits || p.Uses < 0 || p.Uses > core.MaxPromoUses {
-		return core.Promo{}, core.Errorf(core.EINVALID, "A promo code grants 1 to %d credits to at most %d users.", core.MaxCredits, core.MaxPromoUses)
+		return core.Promo{}, msgPromoLimits.Err(core.EINVALID, core.Args{"Credits": core.MaxCredits, "Uses": core.MaxPromoUses})
 	}
 	p.Used, p.Created = 0, db.now()
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPromos)
 		if b.Get([]byte(p.Code)) != nil {
-			return core.Errorf(core.EINVALID, "The promo code %s exists already.", p.Code)
+			return msgPromoExists.Err(core.EINVALID, core.Args{"Code": p.Code})
 		}
 		return putJSON(b, []byte(p.Code), &p)
 	})

@@ -18,9 +18,9 @@ func TestStats(t *testing.T) {
 		jobs = append(jobs, j)
 	}
 	db.Transition(ctx, jobs[0].ID, core.ActiveStates, func(j *core.Job) { j.State = core.Submitted })
-	db.Finish(ctx, jobs[1].ID, core.ActiveStates, core.Delivered, "", "")
-	db.Finish(ctx, jobs[2].ID, core.ActiveStates, core.Failed, "", "")
-	db.Finish(ctx, jobs[3].ID, core.ActiveStates, core.Canceled, "", "")
+	db.Finish(ctx, jobs[1].ID, core.ActiveStates, core.Delivered, nil, "")
+	db.Finish(ctx, jobs[2].ID, core.ActiveStates, core.Failed, nil, "")
+	db.Finish(ctx, jobs[3].ID, core.ActiveStates, core.Canceled, nil, "")
 	if _, err := db.AdjustCredits(ctx, "u0", 50, false, "admin"); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func populate(t *testing.T, db *DB) []*core.Job {
 		mustAccept(t, db, j, 0)
 		switch {
 		case fate.Terminal():
-			if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, fate, "", ""); !ok || err != nil {
+			if _, ok, err := db.Finish(ctx, j.ID, core.ActiveStates, fate, nil, ""); !ok || err != nil {
 				t.Fatal(ok, err)
 			}
 		case fate != core.Queued:

@@ -17,6 +17,7 @@ const (
 	CmdStart      = "start"
 	CmdGrant      = "grant"
 	CmdStats      = "stats"
+	CmdLanguage   = "language"
 )
 
 // How much /balance and /history show.
@@ -68,6 +69,15 @@ type Arg struct {
 	Help     string
 	Kind     ArgKind
 	Optional bool
+	// Choices are the only values it takes, offered as choices where the
+	// platform has them (Discord).
+	Choices []Choice
+}
+
+// Choice is one value an argument may take, with its label.
+type Choice struct {
+	Label string
+	Value string
 }
 
 var (
@@ -93,6 +103,8 @@ func init() {
 		{Name: CmdCancel, Summary: "Cancel a job that is still waiting (refunded)", Args: []Arg{jobArg},
 			parse: parseJobArg, run: (*runner).cancel},
 		{Name: CmdModels, Summary: "The models and their prices", run: (*runner).models},
+		{Name: CmdLanguage, Summary: "Choose the language I speak", Args: []Arg{languageArg()},
+			run: (*runner).language},
 		{Name: CmdHelp, Summary: "How it works", run: (*runner).help},
 		{Name: CmdStart, Summary: "Welcome", Hidden: true, run: (*runner).start},
 		{Name: CmdGrant, Summary: "Add credits to a user (negative to remove)", Admin: true, Args: []Arg{userArg, amountArg},

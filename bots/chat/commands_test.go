@@ -124,7 +124,7 @@ func TestNewCommand(t *testing.T) {
 // Each syntax shows only its own way of writing commands.
 func TestHelpSyntax(t *testing.T) {
 	for _, protocol := range []string{core.ProtocolSoraPro, core.ProtocolVideoCreate} {
-		slash := Help(core.DefaultCatalog(), protocol, Slash)
+		slash := Help("en", core.DefaultCatalog(), protocol, Slash)
 		contains(t, "Help(Slash)", slash, "/video prompt:<prompt>", "/job job:<id>", "/cancel job:<id>", "image:<picture>",
 			"Options of /video: orientation (landscape, portrait), duration", "/video prompt:A corgi", ", pro)")
 		for _, typed := range []string{"--", "/video [options]", "/job <id>", "caption"} {
@@ -135,7 +135,7 @@ func TestHelpSyntax(t *testing.T) {
 		if n := utf8.RuneCountInString(slash); n > 2000 {
 			t.Errorf("Help(%s, Slash) has %d characters, more than a Discord message takes", protocol, n)
 		}
-		typed := Help(core.DefaultCatalog(), protocol, Typed)
+		typed := Help("en", core.DefaultCatalog(), protocol, Typed)
 		if strings.Contains(typed, "job:<id>") || strings.Contains(typed, "prompt:") {
 			t.Errorf("Help(%s, Typed) speaks Discord:\n%s", protocol, typed)
 		}
@@ -145,12 +145,12 @@ func TestHelpSyntax(t *testing.T) {
 			}
 		}
 	}
-	sb := Help(core.DefaultCatalog(), core.ProtocolSoraPro, Slash)
+	sb := Help("en", core.DefaultCatalog(), core.ProtocolSoraPro, Slash)
 	contains(t, "Help(sorapro, Slash)", sb, "/storyboard [shots:<shots>]", "/storyboard shots:5s A city at dusk | 5s A runner crosses the bridge")
-	contains(t, "Models(Slash)", Models(core.DefaultCatalog(), core.ProtocolSoraPro, Slash), "(storyboard, pro)")
-	contains(t, "History(nil, Slash)", History(nil, Slash), "Try: /video prompt:A corgi")
-	contains(t, "JobInfo(Slash)", JobInfo(testJob(), Slash), "Cancel it with /cancel job:12")
-	contains(t, "Start(Slash)", Start(core.DefaultCatalog(), core.ProtocolSoraPro, 500, Slash), "Try: /video prompt:A corgi")
+	contains(t, "Models(Slash)", Models("en", core.DefaultCatalog(), core.ProtocolSoraPro, Slash), "(storyboard, pro)")
+	contains(t, "History(nil, Slash)", History("en", nil, Slash), "Try: /video prompt:A corgi")
+	contains(t, "JobInfo(Slash)", JobInfo("en", testJob(), Slash), "Cancel it with /cancel job:12")
+	contains(t, "Start(Slash)", Start("en", core.DefaultCatalog(), core.ProtocolSoraPro, 500, Slash), "Try: /video prompt:A corgi")
 }
 
 func TestRedact(t *testing.T) {

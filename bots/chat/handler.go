@@ -2,9 +2,11 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // Service is what the commands need from the core; *core.Service is one.
@@ -23,6 +25,11 @@ type Service interface {
 	IsAdmin(userID string) bool
 	Grant(ctx context.Context, actor, target string, amount int, set bool) (core.Account, error)
 	Stats(ctx context.Context, actor string) (core.Stats, error)
+	// Language is the language the user chose ("" for none), SetLanguage
+	// stores a choice, DefaultLanguage is the operator's default.
+	Language(ctx context.Context, userID string) (string, error)
+	SetLanguage(ctx context.Context, userID, lang string) error
+	DefaultLanguage() string
 }
 
 var _ Service = (*core.Service)(nil)
@@ -36,10 +43,29 @@ type Commands struct {
 // NewCommands returns the commands over svc.
 func NewCommands(svc Service) *Commands { return &Commands{svc: svc} }
 
+// Lang is the language to answer user in: the one they chose with
+// /language, else the one their platform reports (tag: Telegram's
+// language_code, Discord's locale; "" for none), else the operator's
+// default, else English. Unknown tags fall back by base language ("pt-br"
+// → pt). On an error reading the choice it still returns the best other
+// language, with the error.
+func (c *Commands) Lang(ctx context.Context, user, tag string) (string, error) {
+	chosen, err := c.svc.Language(ctx, user)
+	if err != nil {
+		err = fmt.Errorf("language of %s: %w", user, err)
+	}
+	return i18n.Pick(c.svc.DefaultLanguage(), chosen, tag), err
+}
+
+// DefaultLang is the language of a user nothing is known of.
+func (c *Commands) DefaultLang() string { return i18n.Pick(c.svc.DefaultLanguage()) }
+
 // Call is one command as a user gave it.
 type Call struct {
 	// User is the caller ("telegram:123").
 	User string
+	// Lang is the caller's language (Commands.Lang).
+	Lang string
 	// Syntax is the platform's, for the texts that show commands.
 	Syntax  Syntax
 	Command Command
@@ -58,30 +84,36 @@ type Reply struct {
 	Err error
 	// Resend is a delivered job whose video the frontend sends again (/job).
 	Resend *core.Job
+	// Buttons are offered under Text where the platform has buttons
+	// (Telegram); their Value is the data the pressed button sends back.
+	Buttons []Choice
 }
 
-func failed(err error) Reply { return Reply{Text: ErrorText(err), Err: err} }
+func failed(lang string, err error) Reply { return Reply{Text: ErrorText(lang, err), Err: err} }
 
 // Run answers every command that is not a video request. Unknown commands,
 // and admin commands from others, are answered with a text, never an error.
 func (c *Commands) Run(ctx context.Context, call Call) Reply {
+	if call.Lang == "" {
+		call.Lang = i18n.Pick(c.svc.DefaultLanguage())
+	}
 	sp := Lookup(call.Command.Name)
 	if sp == nil || sp.run == nil {
-		return Reply{Text: UnknownCommand("/" + call.Command.Name)}
+		return Reply{Text: UnknownCommand(call.Lang, "/"+call.Command.Name)}
 	}
 	if sp.Admin && !c.svc.IsAdmin(call.User) {
-		return Reply{Text: NotAdmin()}
+		return Reply{Text: NotAdmin(call.Lang)}
 	}
 	return sp.run(&runner{ctx: ctx, svc: c.svc, call: call})
 }
 
-// Submit accepts a video or storyboard request. Reply.Text is the
-// acceptance (for a new job the same text the job's EventQueued renders
-// as) or the reason it was refused.
+// Submit accepts a video or storyboard request in sub.Lang (the job keeps
+// it). Reply.Text is the acceptance (for a new job the same text the job's
+// EventQueued renders as) or the reason it was refused.
 func (c *Commands) Submit(ctx context.Context, sub core.Submission) (core.Accepted, Reply) {
 	acc, err := c.svc.Accept(ctx, sub)
 	if err != nil {
-		return acc, failed(err)
+		return acc, failed(i18n.Pick(c.svc.DefaultLanguage(), sub.Lang), err)
 	}
 	return acc, Reply{Text: Accepted(acc)}
 }
@@ -92,25 +124,26 @@ const repeatPrefix = "repeat:"
 // of the 🔁 button under job jobID's video.
 func RepeatData(jobID string) string { return repeatPrefix + jobID }
 
-// Repeat serves a pressed 🔁 button: it returns the user's job to make again,
-// with the request's pictures left out (the frontend fetches them again from
-// the job's origin). Otherwise the job is nil and the Reply says why; it is
-// empty for data that is not a repeat button's.
-func (c *Commands) Repeat(ctx context.Context, user, data string) (*core.Job, Reply) {
+// Repeat serves a pressed 🔁 button, answering in lang (the presser's): it
+// returns the user's job to make again, with the request's pictures left
+// out (the frontend fetches them again from the job's origin). Otherwise
+// the job is nil and the Reply says why; it is empty for data that is not
+// a repeat button's.
+func (c *Commands) Repeat(ctx context.Context, user, lang, data string) (*core.Job, Reply) {
 	id, ok := strings.CutPrefix(data, repeatPrefix)
 	if !ok {
 		return nil, Reply{}
 	}
 	j, err := c.svc.Job(ctx, user, id)
 	if core.ErrorCode(err) == core.EINTERNAL {
-		return nil, failed(err)
+		return nil, failed(lang, err)
 	}
 	if err != nil || j.UserID != user {
-		return nil, Reply{Text: RepeatNotYours()}
+		return nil, Reply{Text: RepeatNotYours(lang)}
 	}
 	j = j.Clone()
 	j.Req.Images = nil
-	return j, Reply{Text: RepeatStarted()}
+	return j, Reply{Text: RepeatStarted(lang)}
 }
 
 // runner runs one command.
@@ -123,25 +156,25 @@ type runner struct {
 func (r *runner) balance() Reply {
 	a, l, err := r.svc.Balance(r.ctx, r.call.User, BalanceLines)
 	if err != nil {
-		return failed(err)
+		return failed(r.call.Lang, err)
 	}
-	return Reply{Text: Balance(a, l)}
+	return Reply{Text: Balance(r.call.Lang, a, l)}
 }
 
 func (r *runner) history() Reply {
 	jobs, err := r.svc.History(r.ctx, r.call.User, HistoryJobs)
 	if err != nil {
-		return failed(err)
+		return failed(r.call.Lang, err)
 	}
-	return Reply{Text: History(jobs, r.call.Syntax)}
+	return Reply{Text: History(r.call.Lang, jobs, r.call.Syntax)}
 }
 
 func (r *runner) job() Reply {
 	j, err := r.svc.Job(r.ctx, r.call.User, r.call.Command.JobID)
 	if err != nil {
-		return failed(err)
+		return failed(r.call.Lang, err)
 	}
-	rep := Reply{Text: JobInfo(j, r.call.Syntax)}
+	rep := Reply{Text: JobInfo(r.call.Lang, j, r.call.Syntax)}
 	if j.State == core.Delivered {
 		rep.Resend = j
 	}
@@ -151,25 +184,25 @@ func (r *runner) job() Reply {
 func (r *runner) cancel() Reply {
 	j, err := r.svc.Cancel(r.ctx, r.call.User, r.call.Command.JobID)
 	if err != nil {
-		return failed(err)
+		return failed(r.call.Lang, err)
 	}
 	return Reply{Text: Canceled(j)}
 }
 
 func (r *runner) models() Reply {
-	return Reply{Text: Models(r.svc.Catalog(), r.svc.Protocol(), r.call.Syntax)}
+	return Reply{Text: Models(r.call.Lang, r.svc.Catalog(), r.svc.Protocol(), r.call.Syntax)}
 }
 
 func (r *runner) help() Reply {
-	return Reply{Text: Help(r.svc.Catalog(), r.svc.Protocol(), r.call.Syntax)}
+	return Reply{Text: Help(r.call.Lang, r.svc.Catalog(), r.svc.Protocol(), r.call.Syntax)}
 }
 
 func (r *runner) start() Reply {
 	a, _, err := r.svc.Balance(r.ctx, r.call.User, 0)
 	if err != nil {
-		return failed(err)
+		return failed(r.call.Lang, err)
 	}
-	return Reply{Text: Start(r.svc.Catalog(), r.svc.Protocol(), a.Balance, r.call.Syntax)}
+	return Reply{Text: Start(r.call.Lang, r.svc.Catalog(), r.svc.Protocol(), a.Balance, r.call.Syntax)}
 }
 
 func (r *runner) grant() Reply {
@@ -178,19 +211,19 @@ func (r *runner) grant() Reply {
 		target = r.call.Target
 	}
 	if target == "" {
-		return Reply{Text: NoTarget()}
+		return Reply{Text: NoTarget(r.call.Lang)}
 	}
 	a, err := r.svc.Grant(r.ctx, r.call.User, target, r.call.Command.Amount, r.call.Command.Set)
 	if err != nil {
-		return failed(err)
+		return failed(r.call.Lang, err)
 	}
-	return Reply{Text: Granted(a)}
+	return Reply{Text: Granted(r.call.Lang, a)}
 }
 
 func (r *runner) stats() Reply {
 	s, err := r.svc.Stats(r.ctx, r.call.User)
 	if err != nil {
-		return failed(err)
+		return failed(r.call.Lang, err)
 	}
-	return Reply{Text: Stats(s)}
+	return Reply{Text: Stats(r.call.Lang, s)}
 }

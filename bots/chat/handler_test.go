@@ -42,13 +42,13 @@ func TestCommandsGrant(t *testing.T) {
 		user, text, target string
 		want               string
 	}{
-		{"test:user", "/grant test:user 100", "", chat.NotAdmin()},
-		{"test:user", "/grant 100", "", chat.NotAdmin()}, // refused before asking whom
-		{"test:admin", "/grant 100", "", chat.NoTarget()},
+		{"test:user", "/grant test:user 100", "", chat.NotAdmin("en")},
+		{"test:user", "/grant 100", "", chat.NotAdmin("en")}, // refused before asking whom
+		{"test:admin", "/grant 100", "", chat.NoTarget("en")},
 		{"test:admin", "/grant 100", "test:bob", "✅ test:bob now has 600 credits."},       // the replied-to user
 		{"test:admin", "/grant test:ann =7", "test:bob", "✅ test:ann now has 7 credits."}, // the written user wins
 		{"test:admin", "/grant test:ann -8", "", "⚠️ "},                                   // never below zero
-		{"test:user", "/stats", "", chat.NotAdmin()},
+		{"test:user", "/stats", "", chat.NotAdmin("en")},
 		{"test:admin", "/stats", "", "📊 Users: 2"},
 	}
 	for _, tt := range tests {
@@ -78,18 +78,18 @@ func TestCommandsSubmitAndRepeat(t *testing.T) {
 	}
 
 	data := chat.RepeatData(acc.Job.ID)
-	j, r := c.Repeat(ctx, "test:ann", data)
-	if j == nil || r.Text != chat.RepeatStarted() || j.Req.Prompt != "make it dance" || len(j.Req.Images) != 0 ||
+	j, r := c.Repeat(ctx, "test:ann", "en", data)
+	if j == nil || r.Text != chat.RepeatStarted("en") || j.Req.Prompt != "make it dance" || len(j.Req.Images) != 0 ||
 		j.Origin.Extra["photos"] != "f1" || j.UserID != "test:ann" {
 		t.Fatalf("Repeat by the owner = %+v, %+v", j, r)
 	}
 	for _, tt := range []struct{ user, data, want string }{
-		{"test:bob", data, chat.RepeatNotYours()},
-		{"test:admin", data, chat.RepeatNotYours()}, // an admin may see the job, not repeat it
-		{"test:ann", chat.RepeatData("999"), chat.RepeatNotYours()},
+		{"test:bob", data, chat.RepeatNotYours("en")},
+		{"test:admin", data, chat.RepeatNotYours("en")}, // an admin may see the job, not repeat it
+		{"test:ann", chat.RepeatData("999"), chat.RepeatNotYours("en")},
 		{"test:ann", "something-else", ""},
 	} {
-		if j, r := c.Repeat(ctx, tt.user, tt.data); j != nil || r.Text != tt.want || r.Err != nil {
+		if j, r := c.Repeat(ctx, tt.user, "en", tt.data); j != nil || r.Text != tt.want || r.Err != nil {
 			t.Errorf("Repeat(%s, %q) = %+v, %+v; want %q", tt.user, tt.data, j, r, tt.want)
 		}
 	}
@@ -113,6 +113,10 @@ func (f *fakeService) Job(ctx context.Context, user, id string) (*core.Job, erro
 
 func (f *fakeService) IsAdmin(string) bool { return false }
 
+func (f *fakeService) DefaultLanguage() string { return "" }
+
+func (f *fakeService) Language(context.Context, string) (string, error) { return "", nil }
+
 // A failure on our side is returned (so that Telegram can take the update
 // again) and shown only as an apology, never its text.
 func TestCommandsInternalErrors(t *testing.T) {
@@ -129,7 +133,7 @@ func TestCommandsInternalErrors(t *testing.T) {
 	for _, text := range []string{"/balance", "/start", "/job 1"} {
 		r := run(t, c, "test:ann", text, "")
 		if !errors.Is(r.Err, boom) || core.ErrorCode(r.Err) != core.EINTERNAL || strings.Contains(r.Text, "disk") ||
-			r.Text != chat.ErrorText(boom) {
+			r.Text != chat.ErrorText("en", boom) {
 			t.Errorf("%s = %+v", text, r)
 		}
 	}
@@ -140,11 +144,11 @@ func TestCommandsInternalErrors(t *testing.T) {
 	if asked != chat.BalanceLines {
 		t.Errorf("/balance asked for %d ledger lines, want %d", asked, chat.BalanceLines)
 	}
-	if j, r := c.Repeat(context.Background(), "test:ann", chat.RepeatData("1")); j != nil || !errors.Is(r.Err, boom) {
+	if j, r := c.Repeat(context.Background(), "test:ann", "en", chat.RepeatData("1")); j != nil || !errors.Is(r.Err, boom) {
 		t.Errorf("Repeat = %+v, %+v", j, r)
 	}
 	// Commands that need nothing from the store still answer.
-	if r := run(t, c, "test:ann", "/stats", ""); r.Text != chat.NotAdmin() {
+	if r := run(t, c, "test:ann", "/stats", ""); r.Text != chat.NotAdmin("en") {
 		t.Errorf("/stats = %+v", r)
 	}
 }

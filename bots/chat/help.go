@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // Texts that explain the bot: /help, /start, /models. They show commands in
@@ -14,75 +15,73 @@ import (
 
 // Help is the /help text: what the bot does, the commands, the options, the
 // models with their prices, and examples.
-func Help(cat *core.Catalog, protocol string, s Syntax) string {
+func Help(lang string, cat *core.Catalog, protocol string, s Syntax) string {
 	models := cat.Enabled(protocol)
 	var b strings.Builder
-	b.WriteString("🎬 I turn a text (or a photo) into a short video.\n\n")
-	b.WriteString("Commands:\n")
+	b.WriteString(t(lang, "chat.help_intro", nil) + "\n\n")
+	b.WriteString(t(lang, "chat.help_commands", nil) + "\n")
 	for _, sp := range specs {
 		switch {
 		case sp.Hidden, sp.Admin, sp.Name == CmdHelp:
 		case sp.Name == CmdVideo:
-			b.WriteString(videoHelp(sp, models, s))
+			b.WriteString(videoHelp(lang, sp, models, s))
 		case sp.Name == CmdStoryboard:
 			if has(models, func(m *core.Model) bool { return m.Storyboard }) {
-				b.WriteString(storyboardHelp(sp, s))
+				b.WriteString(storyboardHelp(lang, sp, s))
 			}
 		default:
-			fmt.Fprintf(&b, "%s — %s\n", s.Usage(sp), lowerFirst(sp.Summary))
+			fmt.Fprintf(&b, "%s — %s\n", s.Usage(sp), summaryOf(lang, sp))
 		}
 	}
-	b.WriteString("\n" + optionsHelp(models, s) + "\n")
-	b.WriteString(modelsBody(models, s))
-	b.WriteString("\nExamples:\n")
-	for _, e := range examples(models, s) {
+	b.WriteString("\n" + optionsHelp(lang, models, s) + "\n")
+	b.WriteString(modelsBody(lang, models, s))
+	b.WriteString("\n" + t(lang, "chat.help_examples", nil) + "\n")
+	for _, e := range examples(lang, models, s) {
 		b.WriteString(e + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
+// summaryOf is what a command does, in lang, as a help line continues it.
+func summaryOf(lang string, sp *Spec) string {
+	return lowerFirst(t(lang, "chat.summary."+sp.Name, nil))
 }
 
 func has(models []*core.Model, f func(*core.Model) bool) bool {
 	return slices.ContainsFunc(models, f)
 }
 
-func videoHelp(sp *Spec, models []*core.Model, s Syntax) string {
+func videoHelp(lang string, sp *Spec, models []*core.Model, s Syntax) string {
 	takesImages := has(models, func(m *core.Model) bool { return m.MaxImages > 0 })
 	if s == Slash {
-		line := fmt.Sprintf("%s — %s\n", s.Usage(sp), lowerFirst(sp.Summary))
+		line := fmt.Sprintf("%s — %s\n", s.Usage(sp), summaryOf(lang, sp))
 		if takesImages {
-			line += "   Add image:<picture> to animate a picture, or use Apps → Animate on a message with pictures.\n"
+			line += "   " + t(lang, "chat.help_video_image_slash", nil) + "\n"
 		}
 		return line
 	}
-	line := "/video [options] <prompt> — " + lowerFirst(sp.Summary) + "\n"
+	line := t(lang, "chat.help_video_typed", i18n.Args{"Summary": summaryOf(lang, sp)}) + "\n"
 	if takesImages {
-		line += "   Attach a photo with the command as its caption (or reply to a photo) to animate it.\n"
+		line += "   " + t(lang, "chat.help_video_image_typed", nil) + "\n"
 	}
 	return line
 }
 
-func storyboardHelp(sp *Spec, s Syntax) string {
+func storyboardHelp(lang string, sp *Spec, s Syntax) string {
 	if s == Slash {
-		return s.Usage(sp) + " — a storyboard: shots like \"5s A city at dusk | 5s A runner\" (leave shots out to type one shot per line)\n"
+		return t(lang, "chat.help_storyboard_slash", i18n.Args{"Usage": s.Usage(sp)}) + "\n"
 	}
-	return "/storyboard [options] then one shot per line, like \"5s A city at dusk\"\n"
+	return t(lang, "chat.help_storyboard_typed", nil) + "\n"
 }
 
 // optionsHelp lists /video's options and what the less obvious ones do.
-func optionsHelp(models []*core.Model, s Syntax) string {
+func optionsHelp(lang string, models []*core.Model, s Syntax) string {
 	if s == Slash {
 		opts := []string{"orientation (landscape, portrait)"}
 		if ds := videoDurations(models); len(ds) > 0 {
 			var names []string
 			for _, d := range ds {
-				names = append(names, fmt.Sprintf("%d s", d))
+				names = append(names, seconds(lang, d))
 			}
 			opts = append(opts, "duration ("+strings.Join(names, ", ")+")")
 		}
@@ -94,11 +93,11 @@ func optionsHelp(models []*core.Model, s Syntax) string {
 			opts = append(opts, "private")
 		}
 		opts = append(opts, "model")
-		return "Options of /video: " + strings.Join(opts, ", ") + "\n" +
-			"   pro picks the pro model, quality its higher quality, watermark accepts a watermarked video.\n"
+		return t(lang, "chat.help_options_slash", i18n.Args{"Options": strings.Join(opts, ", ")}) + "\n" +
+			"   " + t(lang, "chat.help_options_slash_note", nil) + "\n"
 	}
-	return "Options: " + strings.Join(optionList(models), " ") + "\n" +
-		"   --pro picks the pro model, --hd its higher quality, --watermark accepts a watermarked video.\n"
+	return t(lang, "chat.help_options_typed", i18n.Args{"Options": strings.Join(optionList(models), " ")}) + "\n" +
+		"   " + t(lang, "chat.help_options_typed_note", nil) + "\n"
 }
 
 // optionList is the typed /video options the models offer.
@@ -152,17 +151,18 @@ func qualities(models []*core.Model) []string {
 	return qs
 }
 
-func examples(models []*core.Model, s Syntax) []string {
-	ex := []string{s.Example(CmdVideo, "A corgi surfing a wave at sunset, cinematic")}
+func examples(lang string, models []*core.Model, s Syntax) []string {
+	ex := []string{s.Example(CmdVideo, t(lang, "chat.example_long", nil))}
 	// The longest duration of the model a plain /video picks, so that the
 	// example needs no adjusting.
+	neon := t(lang, "chat.example_portrait", nil)
 	for _, m := range models {
 		if !m.Storyboard && !m.Pro && m.MinImages == 0 && len(m.Durations) > 1 {
 			d := m.Durations[len(m.Durations)-1]
 			if s == Slash {
-				ex = append(ex, fmt.Sprintf("/video prompt:Neon rain over a quiet Tokyo street orientation:portrait duration:%d s", d))
+				ex = append(ex, fmt.Sprintf("/video prompt:%s orientation:portrait duration:%d s", neon, d))
 			} else {
-				ex = append(ex, fmt.Sprintf("/video --portrait --%ds Neon rain over a quiet Tokyo street", d))
+				ex = append(ex, fmt.Sprintf("/video --portrait --%ds %s", d, neon))
 			}
 			break
 		}
@@ -170,9 +170,10 @@ func examples(models []*core.Model, s Syntax) []string {
 	for _, m := range models {
 		if m.Storyboard && len(m.Durations) > 0 {
 			d := m.Durations[0]
-			shots := []string{fmt.Sprintf("%ds A city at dusk", d)}
+			dusk, runner := t(lang, "chat.example_scene_dusk", nil), t(lang, "chat.example_scene_runner", nil)
+			shots := []string{fmt.Sprintf("%ds %s", d, dusk)}
 			if d >= 2 {
-				shots = []string{fmt.Sprintf("%ds A city at dusk", d/2), fmt.Sprintf("%ds A runner crosses the bridge", d-d/2)}
+				shots = []string{fmt.Sprintf("%ds %s", d/2, dusk), fmt.Sprintf("%ds %s", d-d/2, runner)}
 			}
 			if s == Slash {
 				ex = append(ex, "/storyboard shots:"+strings.Join(shots, " | "))
@@ -186,14 +187,15 @@ func examples(models []*core.Model, s Syntax) []string {
 }
 
 // Start is the welcome text of /start.
-func Start(cat *core.Catalog, protocol string, balance int, s Syntax) string {
+func Start(lang string, cat *core.Catalog, protocol string, balance int, s Syntax) string {
 	var b strings.Builder
-	b.WriteString("👋 Welcome! I make short videos from your words or photos.\n")
-	fmt.Fprintf(&b, "You have %d credits", balance)
+	b.WriteString(t(lang, "chat.start_welcome", nil) + "\n")
 	if p, ok := cheapest(cat.Enabled(protocol)); ok {
-		fmt.Fprintf(&b, "; a video costs from %d credits", p)
+		b.WriteString(t(lang, "chat.start_balance_price", i18n.Args{"Balance": balance, "Price": p}))
+	} else {
+		b.WriteString(t(lang, "chat.start_balance", i18n.Args{"Balance": balance}))
 	}
-	b.WriteString(".\n\nTry: " + s.Example(CmdVideo, "A corgi surfing a wave at sunset") + "\nSend /help for options, prices and examples.")
+	b.WriteString("\n\n" + t(lang, "chat.start_try", i18n.Args{"Example": s.Example(CmdVideo, t(lang, "chat.example_short", nil))}))
 	return b.String()
 }
 
@@ -210,32 +212,32 @@ func cheapest(models []*core.Model) (int, bool) {
 }
 
 // Models is the /models text: the enabled models with their prices.
-func Models(cat *core.Catalog, protocol string, s Syntax) string {
-	return strings.TrimRight(modelsBody(cat.Enabled(protocol), s), "\n")
+func Models(lang string, cat *core.Catalog, protocol string, s Syntax) string {
+	return strings.TrimRight(modelsBody(lang, cat.Enabled(protocol), s), "\n")
 }
 
-func modelsBody(models []*core.Model, s Syntax) string {
+func modelsBody(lang string, models []*core.Model, s Syntax) string {
 	if len(models) == 0 {
-		return "No models are available right now.\n"
+		return t(lang, "chat.models_none", nil) + "\n"
 	}
 	pro := "--pro"
 	if s == Slash {
 		pro = "pro"
 	}
 	var b strings.Builder
-	b.WriteString("Models and prices (credits):\n")
+	b.WriteString(t(lang, "chat.models_title", nil) + "\n")
 	for _, m := range models {
 		b.WriteString("• " + m.ID)
-		if m.Title != "" && m.Title != m.ID {
-			b.WriteString(" — " + m.Title)
+		if title := m.TitleIn(lang); title != "" && title != m.ID {
+			b.WriteString(" — " + title)
 		}
 		var tags []string
 		if m.Storyboard {
-			tags = append(tags, "storyboard")
+			tags = append(tags, t(lang, "chat.tag_storyboard", nil))
 		} else if m.MinImages > 0 {
-			tags = append(tags, "needs an image")
+			tags = append(tags, t(lang, "chat.tag_needs_image", nil))
 		} else if m.MaxImages > 0 {
-			tags = append(tags, "text or images")
+			tags = append(tags, t(lang, "chat.tag_text_or_images", nil))
 		}
 		if m.Pro {
 			tags = append(tags, pro)
@@ -243,14 +245,14 @@ func modelsBody(models []*core.Model, s Syntax) string {
 		if len(tags) > 0 {
 			b.WriteString(" (" + strings.Join(tags, ", ") + ")")
 		}
-		b.WriteString("\n   " + PriceList(m) + "\n")
+		b.WriteString("\n   " + PriceList(lang, m) + "\n")
 	}
 	return b.String()
 }
 
 // PriceList is one model's prices, e.g. "10 s: 100 · 15 s: 150" or
 // "10 s: 375 standard / 825 high · …".
-func PriceList(m *core.Model) string {
+func PriceList(lang string, m *core.Model) string {
 	var parts []string
 	for _, d := range m.Durations {
 		var ps []string
@@ -266,11 +268,11 @@ func PriceList(m *core.Model) string {
 			}
 		}
 		if len(ps) > 0 {
-			parts = append(parts, fmt.Sprintf("%d s: %s", d, strings.Join(ps, " / ")))
+			parts = append(parts, seconds(lang, d)+": "+strings.Join(ps, " / "))
 		}
 	}
 	if len(parts) == 0 {
-		return "no prices set"
+		return t(lang, "chat.no_prices", nil)
 	}
 	return strings.Join(parts, " · ")
 }

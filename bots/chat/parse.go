@@ -58,7 +58,7 @@ func Parse(text string) (Command, error) {
 	c := Command{Bot: bot}
 	sp := Lookup(name)
 	if sp == nil || !validCommandWord(name, bot) {
-		return c, core.Errorf(core.EINVALID, "%s", UnknownCommand(word))
+		return c, errUnknownCommand(word)
 	}
 	c.Name = sp.Name
 	var err error
@@ -84,7 +84,7 @@ func Parse(text string) (Command, error) {
 func NewCommand(name string, args ...string) (Command, error) {
 	sp := Lookup(name)
 	if sp == nil || sp.Request {
-		return Command{}, core.Errorf(core.EINVALID, "%s", UnknownCommand("/"+name))
+		return Command{}, errUnknownCommand("/" + name)
 	}
 	c := Command{Name: sp.Name}
 	if len(args) > 0 {
@@ -131,15 +131,15 @@ func parseGrantArgs(c *Command) error {
 
 func parseJobID(cmd string, args []string) (string, error) {
 	if len(args) == 0 {
-		return "", core.Errorf(core.EINVALID, "%s", msgJobUsage(cmd))
+		return "", errJobUsage(cmd)
 	}
 	id := strings.TrimPrefix(args[0], "#")
 	if id == "" || len(id) > 64 {
-		return "", core.Errorf(core.EINVALID, "%s", msgBadJobID(args[0]))
+		return "", errBadJobID(args[0])
 	}
 	for _, r := range id {
 		if r != '-' && r != '_' && !isASCIIAlnum(r) {
-			return "", core.Errorf(core.EINVALID, "%s", msgBadJobID(args[0]))
+			return "", errBadJobID(args[0])
 		}
 	}
 	return id, nil
@@ -147,7 +147,7 @@ func parseJobID(cmd string, args []string) (string, error) {
 
 // parseGrant reads "[user] amount" in either order; amount is N, +N, -N or =N.
 func parseGrant(args []string) (target string, amount int, set bool, err error) {
-	usage := core.Errorf(core.EINVALID, "%s", msgGrantUsage())
+	usage := errGrantUsage()
 	if len(args) == 0 || len(args) > 2 {
 		return "", 0, false, usage
 	}
@@ -162,7 +162,7 @@ func parseGrant(args []string) (target string, amount int, set bool, err error) 
 		}
 		platform, id, ok := strings.Cut(a, ":")
 		if !ok || platform == "" || id == "" {
-			return "", 0, false, core.Errorf(core.EINVALID, "%s", msgBadUser(a))
+			return "", 0, false, errBadUser(a)
 		}
 		target = strings.ToLower(platform) + ":" + id
 	}
@@ -344,7 +344,7 @@ func applyOption(tok string, r *core.Request) (bool, error) {
 		r.Private = true
 	case key == "model":
 		if strings.TrimSpace(value) == "" {
-			return true, core.Errorf(core.EINVALID, "%s", msgModelUsage())
+			return true, errModelUsage()
 		}
 		r.Model = value
 	default:
@@ -354,7 +354,7 @@ func applyOption(tok string, r *core.Request) (bool, error) {
 			break
 		}
 		if n < 1 || n > maxSeconds {
-			return true, core.Errorf(core.EINVALID, "%s", msgBadDuration(tok))
+			return true, errBadDuration(tok)
 		}
 		r.Duration = n
 	}
@@ -362,7 +362,7 @@ func applyOption(tok string, r *core.Request) (bool, error) {
 		if !double {
 			return false, nil
 		}
-		return true, core.Errorf(core.EINVALID, "%s", msgUnknownOption(tok))
+		return true, errUnknownOption(tok)
 	}
 	return true, nil
 }
@@ -390,10 +390,10 @@ func ParseDuration(s string) (int, error) {
 	n, unit, ok := splitNumber(strings.TrimSpace(s))
 	unit = strings.ToLower(strings.TrimSpace(unit))
 	if !ok || !isSecondsUnit(unit) && unit != "" {
-		return 0, core.Errorf(core.EINVALID, "%s", msgNotDuration(s))
+		return 0, errNotDuration(s)
 	}
 	if n < 1 || n > maxSeconds {
-		return 0, core.Errorf(core.EINVALID, "%s", msgNotDuration(s))
+		return 0, errNotDuration(s)
 	}
 	return n, nil
 }
@@ -446,13 +446,13 @@ func parseShot(n int, s string) (core.Shot, error) {
 	if !ok {
 		if _, rest, isNum := splitNumber(s); isNum && (strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, ",")) {
 			if _, unit, ok := splitNumber(rest[1:]); ok && strings.HasPrefix(strings.ToLower(strings.TrimSpace(unit)), "s") {
-				return core.Shot{}, core.Errorf(core.EINVALID, "%s", msgWholeSeconds(n))
+				return core.Shot{}, errWholeSeconds(n)
 			}
 		}
-		return core.Shot{}, core.Errorf(core.EINVALID, "%s", msgShotNeedsDuration(n, s))
+		return core.Shot{}, errShotNeedsDuration(n, s)
 	}
 	if shot.Duration < 0 {
-		return core.Shot{}, core.Errorf(core.EINVALID, "%s", msgShotTooLong(n))
+		return core.Shot{}, errShotTooLong(n)
 	}
 	return shot, nil
 }

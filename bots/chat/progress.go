@@ -1,45 +1,47 @@
 package chat
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // barCells is the width of the progress bar.
 const barCells = 10
 
-// Status is the text of a job's status message for ev; frontends edit one
-// message in place with it.
+// Status is the text of a job's status message for ev, in the job's
+// language; frontends edit one message in place with it.
 func Status(ev core.Event) string {
 	j := ev.Job
+	lang := jobLang(j)
+	job := i18n.Args{"Job": jobRef(j)}
 	switch ev.Type {
 	case core.EventQueued:
 		// The job was just accepted: its first status says what it costs.
 		return Accepted(core.Accepted{Job: j, Position: ev.Position, Balance: ev.Balance})
 	case core.EventPosition:
 		if ev.Position > 0 {
-			return fmt.Sprintf("⏳ Job %s is queued: position %d", jobRef(j), ev.Position)
+			return t(lang, "chat.status_position", i18n.Args{"Job": jobRef(j), "Position": ev.Position})
 		}
-		return fmt.Sprintf("⏳ Job %s is queued", jobRef(j))
+		return t(lang, "chat.status_queued", job)
 	case core.EventSubmitted:
-		return fmt.Sprintf("🎨 Job %s: the provider started…", jobRef(j))
+		return t(lang, "chat.status_submitted", job)
 	case core.EventProgress:
 		if ev.Progress < 0 {
-			return fmt.Sprintf("🎨 Job %s: working…", jobRef(j))
+			return t(lang, "chat.status_working", job)
 		}
-		return fmt.Sprintf("🎨 Job %s: %d%% %s", jobRef(j), min(ev.Progress, 100), Bar(ev.Progress))
+		return t(lang, "chat.status_progress", i18n.Args{"Job": jobRef(j), "Percent": min(ev.Progress, 100), "Bar": Bar(ev.Progress)})
 	case core.EventDelivered:
-		return fmt.Sprintf("✅ Job %s done", jobRef(j))
+		return t(lang, "chat.status_done", job)
 	case core.EventFailed:
 		return Failed(j)
 	case core.EventCanceled:
 		return Canceled(j)
 	}
-	return fmt.Sprintf("%s Job %s: %s", stateIcon(j.State), jobRef(j), stateName(j.State))
+	return stateIcon(j.State) + " " + t(lang, "chat.job_title", i18n.Args{"Job": jobRef(j), "State": stateName(lang, j.State)})
 }
 
 // Bar draws percent (0–100, clamped) as a bar of ten cells.

@@ -17,7 +17,7 @@ func TestStatus(t *testing.T) {
 		ev   core.Event
 		want string
 	}{
-		{core.Event{Type: core.EventQueued, Job: j, Position: 3, Balance: 400}, "🎬 Job #12 queued (position 3) — 100 credits, balance 400."},
+		{core.Event{Type: core.EventQueued, Job: j, Position: 3, Balance: 400}, "🎬 Job #12 queued (position 3) — 100 credits, balance 400 credits."},
 		{core.Event{Type: core.EventPosition, Job: j, Position: 1}, "⏳ Job #12 is queued: position 1"},
 		{core.Event{Type: core.EventPosition, Job: j}, "⏳ Job #12 is queued"},
 		{core.Event{Type: core.EventSubmitted, Job: j, Progress: -1}, "🎨 Job #12: the provider started…"},

@@ -4,68 +4,107 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
-// Every text a user can see comes from this package (this file,
-// texts_job.go, help.go, progress.go and the summaries in commands.go), so
-// that translations can follow. Texts are plain (no Markdown): they read the
-// same on Telegram, Discord and a terminal; where they show a command they
-// take the platform's Syntax.
+// Every text a user can see comes from the message catalog (package i18n,
+// locales/chat.<lang>.json for this package's texts), through the
+// functions of this file, texts_job.go, help.go, progress.go and
+// language.go; each takes the user's language. Texts are plain (no
+// Markdown): they read the same on Telegram, Discord and a terminal; where
+// they show a command they take the platform's Syntax.
+
+// t is message id in lang.
+func t(lang, id string, args i18n.Args) string { return i18n.T(lang, id, args) }
+
+// Refusal is an error of code whose message is the catalog's id with args
+// (a user-facing error raised here or in a frontend rather than in core).
+func Refusal(code, id string, args i18n.Args) *core.Error {
+	return &core.Error{Code: code, ID: id, Args: core.Args(args), Message: i18n.T(i18n.Default, id, args)}
+}
+
+func invalid(id string, args i18n.Args) *core.Error { return Refusal(core.EINVALID, id, args) }
+
+// Render is a message with its arguments in lang. A record without a
+// message id (stored before there were any) shows its English text; an
+// argument that is itself a message is rendered too.
+func Render(lang string, m core.Message) string {
+	if m.ID == "" || !i18n.Has(m.ID) {
+		return m.English
+	}
+	args := make(i18n.Args, len(m.Args))
+	for k, v := range m.Args {
+		switch v := v.(type) {
+		case core.Message:
+			args[k] = Render(lang, v)
+		case *core.Error:
+			args[k] = ErrorMessage(lang, v)
+		default:
+			args[k] = v
+		}
+	}
+	return i18n.T(lang, m.ID, args)
+}
+
+// ErrorMessage is the user-safe text of err in lang: a *core.Error's
+// message, or for any other error a generic apology (its text may hold
+// anything, and stays in the logs).
+func ErrorMessage(lang string, err error) string {
+	e := core.AsError(err)
+	if e == nil || e.ID == "" {
+		return t(lang, core.MsgInternal.ID, nil)
+	}
+	return Render(lang, core.Message{ID: e.ID, Args: e.Args, English: e.Message})
+}
+
+// ErrorText is the reply to a failed command: only the user-safe message.
+func ErrorText(lang string, err error) string {
+	if err == nil {
+		return ""
+	}
+	return "⚠️ " + ErrorMessage(lang, err)
+}
 
 // Balance is the /balance text: "<N> credits", then the given ledger lines
 // (newest first).
-func Balance(a core.Account, ledger []core.LedgerEntry) string {
+func Balance(lang string, a core.Account, ledger []core.LedgerEntry) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d credits", a.Balance)
+	b.WriteString(i18n.Credits(lang, a.Balance))
 	if len(ledger) > 0 {
-		b.WriteString("\n\nLast changes:")
+		b.WriteString("\n\n" + t(lang, "chat.balance_last", nil))
 	}
 	for _, e := range ledger {
-		fmt.Fprintf(&b, "\n%s  %s %+d", dateTime(e.Time), ledgerKind(e.Kind), e.Amount)
+		fmt.Fprintf(&b, "\n%s  %s %+d", dateTime(e.Time), ledgerKind(lang, e.Kind), e.Amount)
 		if e.JobID != "" {
-			b.WriteString("  job #" + e.JobID)
+			b.WriteString("  " + t(lang, "chat.balance_job", i18n.Args{"Job": e.JobID}))
 		}
 	}
 	return b.String()
 }
 
-func ledgerKind(kind string) string {
-	switch kind {
-	case core.LedgerGrant:
-		return "welcome credits"
-	case core.LedgerCharge:
-		return "charge"
-	case core.LedgerRefund:
-		return "refund"
-	case core.LedgerAdmin:
-		return "admin"
-	case core.LedgerPurchase:
-		return "purchase"
-	case core.LedgerPurchaseRefund:
-		return "purchase refund"
-	case core.LedgerAllowance:
-		return "daily credits"
-	case core.LedgerPromo:
-		return "promo code"
+func ledgerKind(lang, kind string) string {
+	if slices.Contains(core.LedgerKinds, kind) {
+		return t(lang, "chat.ledger."+kind, nil)
 	}
 	return kind
 }
 
 // Granted confirms /grant.
-func Granted(a core.Account) string {
-	return fmt.Sprintf("✅ %s now has %d credits.", a.UserID, a.Balance)
+func Granted(lang string, a core.Account) string {
+	return t(lang, "chat.granted", i18n.Args{"User": a.UserID, "Balance": a.Balance})
 }
 
 // statsOrder is the order states are listed in.
 var statsOrder = []core.State{core.Queued, core.Submitting, core.Submitted, core.Succeeded, core.Delivered, core.Failed, core.Canceled}
 
 // Stats is the /stats text.
-func Stats(s core.Stats) string {
+func Stats(lang string, s core.Stats) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "📊 Users: %d\nJobs:", s.Users)
+	b.WriteString(t(lang, "chat.stats_users", i18n.Args{"Users": s.Users}) + "\n" + t(lang, "chat.stats_jobs", nil))
 	states := slices.Clone(statsOrder)
 	var extra []core.State
 	for st := range s.Jobs {
@@ -77,27 +116,27 @@ func Stats(s core.Stats) string {
 	total := 0
 	for _, st := range append(states, extra...) {
 		if n := s.Jobs[st]; n > 0 {
-			fmt.Fprintf(&b, " %s %d ·", st, n)
+			fmt.Fprintf(&b, " %s %d ·", stateWord(lang, st), n)
 			total += n
 		}
 	}
 	if total == 0 {
-		b.WriteString(" none")
+		b.WriteString(" " + t(lang, "chat.stats_none", nil))
 	} else {
-		fmt.Fprintf(&b, " total %d", total)
+		b.WriteString(" " + t(lang, "chat.stats_total", i18n.Args{"Total": total}))
 	}
-	fmt.Fprintf(&b, "\nCredits charged: %d, refunded: %d, held by users: %d", s.Charged, s.Refunded, s.Credits)
-	fmt.Fprintf(&b, "\nPurchases: %d (%d ⭐, %d credits, %d refunded) · daily credits: %d · promo codes: %d",
-		s.Purchases, s.PurchaseStars, s.PurchaseCredits, s.PurchaseRefunded, s.Allowance, s.Promo)
+	b.WriteString("\n" + t(lang, "chat.stats_credits", i18n.Args{"Charged": s.Charged, "Refunded": s.Refunded, "Held": s.Credits}))
+	b.WriteString("\n" + t(lang, "chat.stats_purchases", i18n.Args{"Purchases": s.Purchases, "Stars": s.PurchaseStars,
+		"Credits": s.PurchaseCredits, "Refunded": s.PurchaseRefunded, "Allowance": s.Allowance, "Promo": s.Promo}))
 	return b.String()
 }
 
-// ErrorText is the reply to a failed command: only the user-safe message.
-func ErrorText(err error) string {
-	if err == nil {
-		return ""
+// stateWord names a job state as /stats lists it.
+func stateWord(lang string, s core.State) string {
+	if slices.Contains(statsOrder, s) {
+		return t(lang, "chat.state."+string(s), nil)
 	}
-	return "⚠️ " + core.ErrorMessage(err)
+	return string(s)
 }
 
 // truncate cuts s to at most n runes, ending in "…" when cut.
@@ -109,119 +148,131 @@ func truncate(s string, n int) string {
 	return strings.TrimRight(string(rs[:n-1]), " ") + "…"
 }
 
+// lowerFirst lowers the first letter of s ("Your jobs" → "your jobs").
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
+}
+
 // NotAdmin answers an admin command from someone else.
-func NotAdmin() string { return "⛔ Only admins can do that." }
+func NotAdmin(lang string) string { return t(lang, "chat.not_admin", nil) }
 
 // UnknownCommand answers a command the bot does not know.
-func UnknownCommand(word string) string {
-	return fmt.Sprintf("I don't know the command %s. Send /help to see what I can do.", truncate(word, 40))
+func UnknownCommand(lang, word string) string {
+	return t(lang, "chat.unknown_command", i18n.Args{"Command": truncate(word, 40)})
 }
 
 // PlainText answers a message that is not a command (in a private chat).
-func PlainText() string {
-	return "Send /video followed by a description, like: /video A corgi surfing a wave at sunset\n/help lists options and prices."
+func PlainText(lang string) string {
+	return t(lang, "chat.plain_text", i18n.Args{"Example": Typed.Example(CmdVideo, t(lang, "chat.example_short", nil))})
 }
 
 // NoTarget asks an admin who to grant credits to.
-func NoTarget() string {
-	return "Whose credits? Write /grant telegram:123 500, or reply to the user's message with /grant 500."
-}
+func NoTarget(lang string) string { return t(lang, "chat.no_target", nil) }
 
 // RepeatButton labels the button under a delivered video that repeats the request.
-func RepeatButton() string { return "🔁 Again" }
+func RepeatButton(lang string) string { return t(lang, "chat.repeat_button", nil) }
 
 // RepeatNotYours answers the repeat button pressed by someone else.
-func RepeatNotYours() string { return "Only the person who asked for this video can repeat it." }
+func RepeatNotYours(lang string) string { return t(lang, "chat.repeat_not_yours", nil) }
 
 // RepeatStarted acknowledges the repeat button.
-func RepeatStarted() string { return "🔁 Making it again…" }
+func RepeatStarted(lang string) string { return t(lang, "chat.repeat_started", nil) }
 
 // ResendGone answers /job for a delivered video whose file is no longer kept.
-func ResendGone() string { return "This video is no longer kept here." }
+func ResendGone(lang string) string { return t(lang, "chat.resend_gone", nil) }
 
-// Pictures a user gave that cannot be used (the frontends wrap these in
-// EINVALID errors).
+// Pictures a user gave that cannot be used, as EINVALID errors.
 
 // PictureTooBigToFetch: Telegram lets bots download files up to 20 MB.
-func PictureTooBigToFetch() string {
-	return "This picture is too big for a bot to download (over 20 MB)."
-}
+func PictureTooBigToFetch() error { return invalid("chat.picture_too_big_to_fetch", nil) }
 
 // PictureTooBig says an attachment's size and the limit, in MiB.
-func PictureTooBig(size int64, limit int64) string {
-	return fmt.Sprintf("The picture is %.1f MiB; the limit is %d MiB.", float64(size)/(1<<20), limit>>20)
+func PictureTooBig(size int64, limit int64) error {
+	return invalid("chat.picture_too_big", i18n.Args{"Size": fmt.Sprintf("%.1f", float64(size)/(1<<20)), "Limit": limit >> 20})
 }
 
 // PictureOverLimit says a downloaded picture passed the limit.
-func PictureOverLimit(limit int64) string {
-	return fmt.Sprintf("The picture is over %d MiB.", limit>>20)
+func PictureOverLimit(limit int64) error {
+	return invalid("chat.picture_over_limit", i18n.Args{"Limit": limit >> 20})
 }
 
 // NotAPicture answers an attachment that is not an image.
-func NotAPicture() string {
-	return "The attachment is not a picture: attach a PNG, JPEG or WebP image."
-}
+func NotAPicture() error { return invalid("chat.not_a_picture", nil) }
 
 // PictureLinkInvalid answers an attachment whose link cannot be fetched.
-func PictureLinkInvalid() string { return "The picture's link is not valid." }
+func PictureLinkInvalid() error { return invalid("chat.picture_link_invalid", nil) }
 
 // PictureExpired answers an attachment that could not be downloaded.
-func PictureExpired() string {
-	return "The picture could not be downloaded (it may have expired): send it again."
-}
+func PictureExpired() error { return invalid("chat.picture_expired", nil) }
 
 // PromptRequired answers a form sent without a prompt.
-func PromptRequired() string { return "Please describe the video you want: a prompt is required." }
+func PromptRequired() error { return invalid("core.prompt_required", nil) }
 
 // The storyboard form (a Discord modal).
-const (
-	StoryboardTitle       = "Storyboard"
-	StoryboardLabel       = "One shot per line: 5s A city at dusk"
-	StoryboardPlaceholder = "5s A city at dusk\n5s A runner crosses the bridge"
-)
 
-// Grammar errors (returned by Parse as core.Error messages).
+// StoryboardTitle is the form's title.
+func StoryboardTitle(lang string) string { return t(lang, "chat.storyboard_title", nil) }
 
-func msgUnknownOption(tok string) string {
-	return fmt.Sprintf("Unknown option %s. Options: --portrait --landscape --10s --15s --25s --hd --pro --watermark --private --model=<id>.", truncate(tok, 40))
+// StoryboardLabel is the label of its text field.
+func StoryboardLabel(lang string) string { return t(lang, "chat.storyboard_label", nil) }
+
+// StoryboardPlaceholder is the example in its empty text field.
+func StoryboardPlaceholder(lang string) string {
+	return t(lang, "chat.storyboard_placeholder", nil)
 }
 
-func msgModelUsage() string {
-	return "Write the model as --model=<id>, e.g. --model=sora-2. /models lists them."
+// ConsoleText is one of the console's own texts (chat.console_*), in lang.
+func ConsoleText(lang, id string, args i18n.Args) string { return t(lang, id, args) }
+
+// The "Animate" form (a Discord modal asking for the prompt).
+
+// AnimateTitle is the form's title.
+func AnimateTitle(lang string) string { return t(lang, "chat.animate_title", nil) }
+
+// AnimateLabel is the label of its text field.
+func AnimateLabel(lang string) string { return t(lang, "chat.animate_label", nil) }
+
+// AnimatePlaceholder is the example in its empty text field.
+func AnimatePlaceholder(lang string) string { return t(lang, "chat.animate_placeholder", nil) }
+
+// Grammar errors (returned by Parse as *core.Error).
+
+func errUnknownCommand(word string) error {
+	return invalid("chat.unknown_command", i18n.Args{"Command": truncate(word, 40)})
 }
 
-func msgBadDuration(tok string) string {
-	return fmt.Sprintf("%s is not a duration I can make: write it like --10s.", truncate(tok, 40))
+func errUnknownOption(tok string) error {
+	return invalid("chat.unknown_option", i18n.Args{"Option": truncate(tok, 40)})
 }
 
-func msgNotDuration(s string) string {
-	return fmt.Sprintf("%q is not a duration: write seconds, like 15s.", truncate(s, 40))
+func errModelUsage() error { return invalid("chat.model_usage", nil) }
+
+func errBadDuration(tok string) error {
+	return invalid("chat.bad_duration", i18n.Args{"Option": truncate(tok, 40)})
 }
 
-func msgShotNeedsDuration(n int, line string) string {
-	return fmt.Sprintf("Shot %d needs a duration, like \"5s %s\".", n, truncate(line, 40))
+func errNotDuration(s string) error {
+	return invalid("chat.not_duration", i18n.Args{"Value": truncate(s, 40)})
 }
 
-func msgWholeSeconds(n int) string {
-	return fmt.Sprintf("Shot %d: durations are whole seconds, like \"3s A runner\".", n)
+func errShotNeedsDuration(n int, line string) error {
+	return invalid("chat.shot_needs_duration", i18n.Args{"Shot": n, "Line": truncate(line, 40)})
 }
 
-func msgShotTooLong(n int) string {
-	return fmt.Sprintf("Shot %d is far too long: shots add up to a few seconds.", n)
+func errWholeSeconds(n int) error { return invalid("chat.whole_seconds", i18n.Args{"Shot": n}) }
+
+func errShotTooLong(n int) error { return invalid("chat.shot_too_long", i18n.Args{"Shot": n}) }
+
+func errJobUsage(cmd string) error { return invalid("chat.job_usage", i18n.Args{"Command": cmd}) }
+
+func errBadJobID(s string) error {
+	return invalid("chat.bad_job_id", i18n.Args{"Value": truncate(s, 40)})
 }
 
-func msgJobUsage(cmd string) string {
-	return fmt.Sprintf("Which job? Write /%s 12 (/history lists your jobs).", cmd)
-}
+func errGrantUsage() error { return invalid("chat.grant_usage", nil) }
 
-func msgBadJobID(s string) string {
-	return fmt.Sprintf("%q is not a job number. /history lists your jobs.", truncate(s, 40))
-}
-
-func msgGrantUsage() string {
-	return "Usage: /grant telegram:123 500 adds credits, /grant telegram:123 =500 sets them (or reply to the user's message with /grant 500)."
-}
-
-func msgBadUser(s string) string {
-	return fmt.Sprintf("%q is not a user: write it like telegram:123, discord:456 or console:name.", truncate(s, 40))
-}
+func errBadUser(s string) error { return invalid("chat.bad_user", i18n.Args{"Value": truncate(s, 40)}) }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // Texts about jobs: acceptance, details, history, outcomes, captions.
@@ -20,20 +21,36 @@ func dateTime(t time.Time) string {
 
 func jobRef(j *core.Job) string { return "#" + j.ID }
 
-// Accepted answers a request the core accepted (or recognised as a repeat).
+// JobLang is the language a job was asked in: its texts and buttons use it.
+func JobLang(j *core.Job) string { return jobLang(j) }
+
+func jobLang(j *core.Job) string {
+	if j.Lang == "" {
+		return i18n.Default
+	}
+	return j.Lang
+}
+
+// seconds is a duration in lang: "10 s", "10 秒".
+func seconds(lang string, n int) string { return t(lang, "chat.seconds", i18n.Args{"N": n}) }
+
+// Accepted answers a request the core accepted (or recognised as a repeat),
+// in the job's language.
 func Accepted(a core.Accepted) string {
 	j := a.Job
+	lang := jobLang(j)
 	if a.Duplicate {
-		return fmt.Sprintf("🎬 Job %s was already accepted for this message; nothing more was charged.", jobRef(j))
+		return t(lang, "chat.accepted_duplicate", i18n.Args{"Job": jobRef(j)})
 	}
 	var b strings.Builder
+	args := i18n.Args{"Job": jobRef(j), "Position": a.Position, "Price": j.Price, "Balance": a.Balance}
 	if a.Position > 0 {
-		fmt.Fprintf(&b, "🎬 Job %s queued (position %d) — %d credits, balance %d.", jobRef(j), a.Position, j.Price, a.Balance)
+		b.WriteString(t(lang, "chat.accepted_queued", args))
 	} else {
-		fmt.Fprintf(&b, "🎬 Job %s started — %d credits, balance %d.", jobRef(j), j.Price, a.Balance)
+		b.WriteString(t(lang, "chat.accepted_started", args))
 	}
 	for _, n := range j.Notes {
-		b.WriteString("\nℹ️ " + n)
+		b.WriteString("\nℹ️ " + Render(lang, n))
 	}
 	return b.String()
 }
@@ -58,120 +75,125 @@ func stateIcon(s core.State) string {
 }
 
 // stateName says a state in words.
-func stateName(s core.State) string {
+func stateName(lang string, s core.State) string {
 	switch s {
 	case core.Queued:
-		return "queued"
+		return t(lang, "chat.job_state.queued", nil)
 	case core.Submitting, core.Submitted:
-		return "in progress"
+		return t(lang, "chat.job_state.running", nil)
 	case core.Succeeded:
-		return "finishing"
+		return t(lang, "chat.job_state.finishing", nil)
 	}
-	return string(s)
+	return stateWord(lang, s)
 }
 
 // History is the /history text, newest job first.
-func History(jobs []*core.Job, s Syntax) string {
+func History(lang string, jobs []*core.Job, s Syntax) string {
 	if len(jobs) == 0 {
-		return "No jobs yet. Try: " + s.Example(CmdVideo, "A corgi surfing a wave at sunset")
+		return t(lang, "chat.history_empty", i18n.Args{"Example": s.Example(CmdVideo, t(lang, "chat.example_short", nil))})
 	}
 	var b strings.Builder
-	b.WriteString("Your last jobs:")
+	b.WriteString(t(lang, "chat.history_title", nil))
 	for _, j := range jobs {
-		fmt.Fprintf(&b, "\n%s %s %s · %s · %d s · %s — %s", stateIcon(j.State), jobRef(j), stateName(j.State),
-			j.Req.Model, j.Req.Duration, j.CreatedAt.UTC().Format("2006-01-02"), truncate(summary(j), 60))
+		fmt.Fprintf(&b, "\n%s %s %s · %s · %s · %s — %s", stateIcon(j.State), jobRef(j), stateName(lang, j.State),
+			j.Req.Model, seconds(lang, j.Req.Duration), j.CreatedAt.UTC().Format("2006-01-02"), truncate(summary(lang, j), 60))
 	}
-	b.WriteString("\n\nDetails: " + s.Usage(Lookup(CmdJob)))
+	b.WriteString("\n\n" + t(lang, "chat.history_details", i18n.Args{"Usage": s.Usage(Lookup(CmdJob))}))
 	return b.String()
 }
 
 // summary is a one-line description of what a job makes.
-func summary(j *core.Job) string {
+func summary(lang string, j *core.Job) string {
 	if len(j.Req.Shots) > 0 {
-		return fmt.Sprintf("storyboard, %d shots: %s", len(j.Req.Shots), j.Req.Shots[0].Scene)
+		return t(lang, "chat.summary_storyboard", i18n.Args{"Shots": len(j.Req.Shots), "Scene": j.Req.Shots[0].Scene})
 	}
 	return strings.Join(strings.Fields(j.Req.Prompt), " ")
 }
 
 // JobInfo is the /job text: everything about one job.
-func JobInfo(j *core.Job, s Syntax) string {
+func JobInfo(lang string, j *core.Job, s Syntax) string {
 	r := j.Req
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s Job %s: %s\n", stateIcon(j.State), jobRef(j), stateName(j.State))
-	spec := []string{r.Model, fmt.Sprintf("%d s", r.Duration)}
-	if r.Orientation != "" {
+	b.WriteString(stateIcon(j.State) + " " + t(lang, "chat.job_title", i18n.Args{"Job": jobRef(j), "State": stateName(lang, j.State)}) + "\n")
+	spec := []string{r.Model, seconds(lang, r.Duration)}
+	if r.Orientation == core.Portrait || r.Orientation == core.Landscape {
+		spec = append(spec, t(lang, "chat.orientation."+r.Orientation, nil))
+	} else if r.Orientation != "" {
 		spec = append(spec, r.Orientation)
 	}
 	if r.Quality != "" {
 		spec = append(spec, r.Quality)
 	}
 	if len(r.Images) > 0 {
-		spec = append(spec, fmt.Sprintf("%d image(s)", len(r.Images)))
+		spec = append(spec, t(lang, "chat.job_images", i18n.Args{"Count": len(r.Images)}))
 	}
 	if r.Watermark {
-		spec = append(spec, "watermark allowed")
+		spec = append(spec, t(lang, "chat.job_watermark", nil))
 	}
 	if r.Private {
-		spec = append(spec, "private")
+		spec = append(spec, t(lang, "chat.job_private", nil))
 	}
-	fmt.Fprintf(&b, "Model: %s\n", strings.Join(spec, ", "))
-	fmt.Fprintf(&b, "Price: %d credits", j.Price)
+	b.WriteString(t(lang, "chat.job_model", i18n.Args{"Spec": strings.Join(spec, ", ")}) + "\n")
+	b.WriteString(t(lang, "chat.job_price", i18n.Args{"Price": j.Price}))
 	if j.Refunded {
-		b.WriteString(" (refunded)")
+		b.WriteString(" " + t(lang, "chat.job_refunded", nil))
 	}
-	fmt.Fprintf(&b, "\nCreated: %s UTC\n", dateTime(j.CreatedAt))
+	b.WriteString("\n" + t(lang, "chat.job_created", i18n.Args{"Time": dateTime(j.CreatedAt)}) + "\n")
 	if !j.DoneAt.IsZero() {
-		fmt.Fprintf(&b, "Finished: %s UTC\n", dateTime(j.DoneAt))
+		b.WriteString(t(lang, "chat.job_finished", i18n.Args{"Time": dateTime(j.DoneAt)}) + "\n")
 	}
 	if len(r.Shots) > 0 {
-		b.WriteString("Shots:\n")
+		b.WriteString(t(lang, "chat.job_shots", nil) + "\n")
 		for _, s := range r.Shots {
 			fmt.Fprintf(&b, "  %ds %s\n", s.Duration, s.Scene)
 		}
 	} else if r.Prompt != "" {
-		b.WriteString("Prompt: " + truncate(r.Prompt, 1000) + "\n")
+		b.WriteString(t(lang, "chat.job_prompt", i18n.Args{"Prompt": truncate(r.Prompt, 1000)}) + "\n")
 	}
 	switch j.State {
 	case core.Queued:
-		b.WriteString("Cancel it with " + s.Example(CmdCancel, j.ID))
+		b.WriteString(t(lang, "chat.job_cancel_hint", i18n.Args{"Example": s.Example(CmdCancel, j.ID)}))
 	case core.Failed:
-		b.WriteString("Reason: " + reason(j))
+		b.WriteString(t(lang, "chat.job_reason", i18n.Args{"Reason": reason(lang, j)}))
 	case core.Delivered:
 		if j.DeliveredVia == "link" {
-			b.WriteString("Delivered as a link (too big to upload).")
+			b.WriteString(t(lang, "chat.job_link", nil))
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// reason is a failed job's user-safe reason.
-func reason(j *core.Job) string {
-	r := strings.TrimSpace(j.Err)
+// reason is a failed job's user-safe reason in lang: its message, or the
+// English text of a job stored before messages had ids.
+func reason(lang string, j *core.Job) string {
+	r := strings.TrimSpace(Render(lang, core.Message{ID: j.ErrID, Args: j.ErrArgs, English: j.Err}))
 	if r == "" {
-		r = "something went wrong."
+		r = t(lang, "chat.something_wrong", nil)
 	}
-	if !strings.HasSuffix(r, ".") && !strings.HasSuffix(r, "!") && !strings.HasSuffix(r, "?") {
+	if !strings.HasSuffix(r, ".") && !strings.HasSuffix(r, "!") && !strings.HasSuffix(r, "?") && !strings.HasSuffix(r, "。") {
 		r += "."
 	}
 	return r
 }
 
 // refunded is the refund sentence of a failed or canceled job.
-func refunded(j *core.Job) string {
+func refunded(lang string, j *core.Job) string {
 	if j.Price <= 0 {
 		return ""
 	}
-	return fmt.Sprintf(" Your %d credits were refunded.", j.Price)
+	return " " + t(lang, "chat.refunded", i18n.Args{"Price": j.Price})
 }
 
-// Failed says a job failed and was refunded.
+// Failed says a job failed and was refunded, in the job's language.
 func Failed(j *core.Job) string {
-	return fmt.Sprintf("❌ Job %s failed: %s%s", jobRef(j), reason(j), refunded(j))
+	lang := jobLang(j)
+	return t(lang, "chat.failed", i18n.Args{"Job": jobRef(j), "Reason": reason(lang, j)}) + refunded(lang, j)
 }
 
-// Canceled confirms /cancel.
+// Canceled confirms /cancel, in the job's language.
 func Canceled(j *core.Job) string {
-	return fmt.Sprintf("🚫 Job %s canceled.%s", jobRef(j), refunded(j))
+	lang := jobLang(j)
+	return t(lang, "chat.canceled", i18n.Args{"Job": jobRef(j)}) + refunded(lang, j)
 }
 
 // TelegramCaptionMax is the longest caption Telegram takes.
@@ -222,7 +244,8 @@ func utf16Len(s string) int {
 	return n
 }
 
-// Link delivers a video that is too big to upload as a link.
+// Link delivers a video that is too big to upload as a link, in the job's
+// language.
 func Link(j *core.Job, url string) string {
-	return fmt.Sprintf("✅ Job %s is done, but the video is too big to upload here. Download it soon (the link may expire):\n%s", jobRef(j), url)
+	return t(jobLang(j), "chat.link", i18n.Args{"Job": jobRef(j), "URL": url})
 }

@@ -15,6 +15,7 @@ import (
 
 	"sorabot/bots/chat"
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // Platform is the console's Origin.Platform and user id prefix.
@@ -63,6 +64,16 @@ func New(svc *core.Service, opt Options) *Console {
 		throttle: chat.NewThrottle(opt.Interval), changed: make(chan struct{}, 1)}
 }
 
+// lang is the console user's language: their /language choice, else the
+// default (a terminal tells none).
+func (c *Console) lang(ctx context.Context) string {
+	l, err := chat.NewCommands(c.svc).Lang(ctx, c.user, "")
+	if err != nil {
+		c.say("%s", chat.ErrorText(l, err))
+	}
+	return l
+}
+
 func (c *Console) say(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -98,7 +109,7 @@ func (c *Console) Run(ctx context.Context) error {
 		}
 	}()
 	prompt := c.interactive()
-	c.say("Type /help for commands, /video <prompt> to make a video. Videos go to %s/.", c.opt.OutDir)
+	c.say("%s", chat.ConsoleText(c.lang(ctx), "chat.console_hello", i18n.Args{"Dir": c.opt.OutDir}))
 	for {
 		if prompt {
 			c.mu.Lock()
@@ -107,7 +118,7 @@ func (c *Console) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			c.say("Bye. Unfinished jobs resume at the next start.")
+			c.say("%s", chat.ConsoleText(c.lang(context.WithoutCancel(ctx)), "chat.console_bye", nil))
 			return nil
 		case line, ok := <-lines:
 			if !ok {
@@ -115,7 +126,7 @@ func (c *Console) Run(ctx context.Context) error {
 			}
 			if isBareStoryboard(line) {
 				// Shots follow one per line, up to an empty line.
-				c.say("One shot per line, like \"5s A city at dusk\"; an empty line ends the storyboard.")
+				c.say("%s", chat.ConsoleText(c.lang(ctx), "chat.console_storyboard", nil))
 				var shots []string
 				for more := true; more; {
 					select {
@@ -171,7 +182,7 @@ func (c *Console) drain(ctx context.Context) error {
 			return nil
 		}
 		if a.Active != said {
-			c.say("Waiting for %d job(s) to finish… (Ctrl-C to quit; unfinished jobs resume at the next start)", a.Active)
+			c.say("%s", chat.ConsoleText(c.lang(ctx), "chat.console_waiting", i18n.Args{"Count": a.Active}))
 			said = a.Active
 		}
 		select {
@@ -212,53 +223,54 @@ func (c *Console) handle(ctx context.Context, line string) {
 		return
 	}
 	line, paths := imageFlags(line)
+	lang := c.lang(ctx)
 	cmd, err := chat.Parse(line)
 	if err != nil {
-		c.say("%s", chat.ErrorText(err))
+		c.say("%s", chat.ErrorText(lang, err))
 		return
 	}
 	if cmd.Name == "" {
-		c.say("%s", chat.PlainText())
+		c.say("%s", chat.PlainText(lang))
 		return
 	}
 	if chat.Lookup(cmd.Name).Request {
-		c.submit(ctx, cmd.Request, paths)
+		c.submit(ctx, lang, cmd.Request, paths)
 		return
 	}
-	r := chat.NewCommands(c.svc).Run(ctx, chat.Call{User: c.user, Syntax: chat.Typed, Command: cmd})
+	r := chat.NewCommands(c.svc).Run(ctx, chat.Call{User: c.user, Lang: lang, Syntax: chat.Typed, Command: cmd})
 	if cmd.Name == chat.CmdHelp && r.Err == nil {
-		r.Text += fmt.Sprintf("\n\nIn this console, --image=FILE attaches a picture (repeat it for several), and videos are written to %s/.", c.opt.OutDir)
+		r.Text += "\n\n" + chat.ConsoleText(lang, "chat.console_help", i18n.Args{"Dir": c.opt.OutDir})
 	}
 	c.say("%s", r.Text)
 	if j := r.Resend; j != nil && j.VideoPath != "" {
 		dst, err := c.save(j, j.VideoPath)
 		if err != nil {
-			c.say("⚠️ The video of job #%s could not be written: %v", j.ID, err)
+			c.say("%s", chat.ConsoleText(lang, "chat.console_save_failed", i18n.Args{"Job": j.ID, "Error": err.Error()}))
 			return
 		}
 		c.say("🎞 %s", dst)
 	}
 }
 
-// submit reads the pictures and accepts the request.
-func (c *Console) submit(ctx context.Context, req core.Request, paths []string) {
+// submit reads the pictures and accepts the request, asked in lang.
+func (c *Console) submit(ctx context.Context, lang string, req core.Request, paths []string) {
 	for _, p := range paths {
 		b, err := readImage(p)
 		if err != nil {
-			c.say("%s", chat.ErrorText(err))
+			c.say("%s", chat.ErrorText(lang, err))
 			return
 		}
 		req.Images = append(req.Images, core.Image{Data: b})
 	}
 	_, r := chat.NewCommands(c.svc).Submit(ctx, core.Submission{UserID: c.user,
-		Origin: core.Origin{Platform: Platform, ChatID: c.user}, Request: req})
+		Origin: core.Origin{Platform: Platform, ChatID: c.user}, Request: req, Lang: lang})
 	c.say("%s", r.Text)
 }
 
 func readImage(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, core.Errorf(core.EINVALID, "Cannot read image %s.", path)
+		return nil, chat.Refusal(core.EINVALID, "chat.console_cannot_read", i18n.Args{"Path": path})
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, core.MaxImageBytes+1))
@@ -274,7 +286,7 @@ func (c *Console) Notify(ctx context.Context, ev core.Event) {
 	case core.EventQueued, core.EventCanceled:
 		// Caused by this console's /video or /cancel, whose answer said so.
 	case core.EventDelivered:
-		c.say("✅ Job #%s done: %s", ev.Job.ID, filepath.Join(c.opt.OutDir, ev.Job.ID+".mp4"))
+		c.say("%s", chat.ConsoleText(chat.JobLang(ev.Job), "chat.console_done", i18n.Args{"Job": ev.Job.ID, "Path": filepath.Join(c.opt.OutDir, ev.Job.ID+".mp4")}))
 	case core.EventFailed:
 		c.say("%s", chat.Status(ev))
 	default:
@@ -293,7 +305,7 @@ func (c *Console) MaxUpload(*core.Job) int64 { return 1 << 62 }
 // Deliver writes the video to OutDir/<job>.mp4, or prints the link.
 func (c *Console) Deliver(ctx context.Context, j *core.Job, v core.Video) (string, error) {
 	if v.Path == "" {
-		c.say("🔗 Job #%s is too big to keep here: %s", j.ID, v.URL)
+		c.say("%s", chat.ConsoleText(chat.JobLang(j), "chat.console_link", i18n.Args{"Job": j.ID, "URL": v.URL}))
 		return "link", nil
 	}
 	if _, err := c.save(j, v.Path); err != nil {

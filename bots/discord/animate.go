@@ -26,16 +26,16 @@ func (b *Bot) animate(it *inter, data discordgo.ApplicationCommandInteractionDat
 		}
 	}
 	if len(atts) == 0 {
-		b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "That message has no picture to animate.")))
+		b.ephemeral(it, chat.ErrorText(it.lang, chat.Refusal(core.EINVALID, "chat.animate_no_picture", nil)))
 		return
 	}
 	key := it.i.ID
 	b.images.fetch(b, key, atts)
 	err := b.respond(it, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-		CustomID: "animate:" + key, Title: "Animate",
+		CustomID: "animate:" + key, Title: chat.AnimateTitle(it.lang),
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: "prompt", Label: "What should happen?", Style: discordgo.TextInputParagraph,
-				Required: true, MaxLength: 2000, Placeholder: "The cat turns and jumps off the sofa"},
+			discordgo.TextInput{CustomID: "prompt", Label: chat.AnimateLabel(it.lang), Style: discordgo.TextInputParagraph,
+				Required: true, MaxLength: 2000, Placeholder: chat.AnimatePlaceholder(it.lang)},
 		}}},
 	}})
 	if err != nil {
@@ -85,7 +85,7 @@ func (c *imageCache) fetch(b *Bot, key string, atts []attachment) {
 		}
 	})
 	if !started {
-		ci.err = core.Errorf(core.EUNAVAILABLE, "The bot is restarting: use Animate on the message again in a minute.")
+		ci.err = chat.Refusal(core.EUNAVAILABLE, "chat.animate_restarting", nil)
 		close(ci.done)
 	}
 }
@@ -96,7 +96,7 @@ func (c *imageCache) take(ctx context.Context, key string) ([]core.Image, []stri
 	delete(c.m, key)
 	c.mu.Unlock()
 	if ci == nil {
-		return nil, nil, core.Errorf(core.EINVALID, "That picture is no longer here: use Animate on the message again.")
+		return nil, nil, chat.Refusal(core.EINVALID, "chat.animate_gone", nil)
 	}
 	select {
 	case <-ci.done:

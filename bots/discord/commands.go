@@ -48,6 +48,9 @@ func commands(cat *core.Catalog, protocol string) []*discordgo.ApplicationComman
 func argOption(a chat.Arg) *discordgo.ApplicationCommandOption {
 	o := &discordgo.ApplicationCommandOption{Name: a.Name, Description: a.Help, Required: !a.Optional,
 		Type: discordgo.ApplicationCommandOptionString}
+	for _, c := range a.Choices {
+		o.Choices = append(o.Choices, &discordgo.ApplicationCommandOptionChoice{Name: c.Label, Value: c.Value})
+	}
 	switch a.Kind {
 	case chat.ArgInt:
 		o.Type = discordgo.ApplicationCommandOptionInteger

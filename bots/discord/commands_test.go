@@ -30,7 +30,7 @@ func TestDiscordRegistersEveryCommand(t *testing.T) {
 		byName[c.Name] = c
 		names = append(names, c.Name)
 	}
-	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "help", "grant", "stats", "Animate"}
+	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "language", "help", "grant", "stats", "Animate"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("registered %v, want %v", names, want)
 	}
@@ -39,6 +39,11 @@ func TestDiscordRegistersEveryCommand(t *testing.T) {
 		if len(c.Options) != 1 || c.Options[0].Name != "job" || !c.Options[0].Required || c.Options[0].Type != discordgo.ApplicationCommandOptionString {
 			t.Errorf("/%s options %+v", name, c.Options)
 		}
+	}
+	// /language code: one choice per language, named in itself.
+	if l := byName["language"].Options; len(l) != 1 || l[0].Name != "code" || l[0].Required || len(l[0].Choices) != 6 ||
+		l[0].Choices[1].Name != "Italiano" || l[0].Choices[1].Value != "it" || l[0].Choices[2].Value != "zh" {
+		t.Errorf("/language options %+v", l)
 	}
 	g := byName["grant"].Options
 	if len(g) != 2 || g[0].Name != "user" || g[0].Type != discordgo.ApplicationCommandOptionUser ||

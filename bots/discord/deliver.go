@@ -56,7 +56,7 @@ func notWritable(err error) bool {
 
 func repeatRow(j *core.Job) []discordgo.MessageComponent {
 	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-		discordgo.Button{Label: chat.RepeatButton(), Style: discordgo.SecondaryButton, CustomID: chat.RepeatData(j.ID)},
+		discordgo.Button{Label: chat.RepeatButton(chat.JobLang(j)), Style: discordgo.SecondaryButton, CustomID: chat.RepeatData(j.ID)},
 	}}}
 }
 
@@ -162,7 +162,7 @@ func (b *Bot) deliveryError(err error) error {
 	status, code := restCode(err)
 	switch {
 	case code == 50007 || status == http.StatusForbidden:
-		return core.Errorf(core.EFORBIDDEN, "The bot cannot write to you here or by direct message.")
+		return chat.Refusal(core.EFORBIDDEN, "chat.cannot_write_dm", nil)
 	case status >= 500 || status == 0 || status == http.StatusTooManyRequests:
 		return core.Temporary(err)
 	}

@@ -30,6 +30,9 @@ type inter struct {
 	late    bool  // the handler answered a deferral before first had anything
 	answer  error // writing the HTTP answer failed
 	acked   bool
+	// lang is the user's language: their /language choice, else their
+	// Discord client's locale, else the default.
+	lang string
 }
 
 // errAnsweredLate: over HTTP, the initial response came after the handler
@@ -202,7 +205,7 @@ func (b *Bot) failAfterDefer(it *inter, err error) {
 	if code := core.ErrorCode(err); code == core.EINTERNAL {
 		b.log.Error("interaction failed", "interaction_id", it.i.ID, "err", err)
 	}
-	b.privateAfterDefer(it, chat.ErrorText(err))
+	b.privateAfterDefer(it, chat.ErrorText(it.lang, err))
 }
 
 // privateAfterDefer deletes a public deferred response and sends text as a
@@ -242,6 +245,11 @@ func (b *Bot) handle(it *inter) bool {
 		return true
 	}
 	return b.spawn(func() {
+		l, err := chat.NewCommands(b.svc).Lang(b.context(), Platform+":"+u.ID, string(it.i.Locale))
+		if err != nil {
+			b.log.Warn("read the user's language", "interaction_id", it.i.ID, "err", err)
+		}
+		it.lang = l
 		switch it.i.Type {
 		case discordgo.InteractionApplicationCommand:
 			b.command(it, u)
@@ -302,18 +310,18 @@ func (b *Bot) command(it *inter, u *discordgo.User) {
 func (b *Bot) run(ctx context.Context, it *inter, user string, data discordgo.ApplicationCommandInteractionData) {
 	sp := chat.Lookup(data.Name)
 	if sp == nil || sp.Request || sp.Hidden {
-		b.ephemeral(it, chat.UnknownCommand("/"+data.Name))
+		b.ephemeral(it, chat.UnknownCommand(it.lang, "/"+data.Name))
 		return
 	}
 	cmd, err := chat.NewCommand(sp.Name, optionArgs(sp, data.Options)...)
 	if err != nil {
-		b.ephemeral(it, chat.ErrorText(err))
+		b.ephemeral(it, chat.ErrorText(it.lang, err))
 		return
 	}
 	if !b.deferReply(it, true) {
 		return
 	}
-	r := chat.NewCommands(b.svc).Run(ctx, chat.Call{User: user, Syntax: chat.Slash, Command: cmd})
+	r := chat.NewCommands(b.svc).Run(ctx, chat.Call{User: user, Lang: it.lang, Syntax: chat.Slash, Command: cmd})
 	if core.ErrorCode(r.Err) == core.EINTERNAL {
 		b.log.Error("command failed", "command", sp.Name, "interaction_id", it.i.ID, "err", r.Err)
 	}
@@ -334,7 +342,7 @@ func (b *Bot) resend(it *inter, text string, j *core.Job) {
 			if !errors.Is(err, fs.ErrNotExist) {
 				b.log.Warn("resend video", "job_id", j.ID, "err", err)
 			}
-			text += "\n" + chat.ResendGone()
+			text += "\n" + chat.ResendGone(it.lang)
 		} else {
 			defer f.Close()
 			files = []*discordgo.File{{Name: j.ID + ".mp4", ContentType: "video/mp4", Reader: f}}
@@ -348,7 +356,7 @@ func (b *Bot) resend(it *inter, text string, j *core.Job) {
 func (b *Bot) storyboard(ctx context.Context, it *inter, user, shots, orientation string) {
 	parsed, err := chat.ParseShots(shots)
 	if err != nil {
-		b.ephemeral(it, chat.ErrorText(err))
+		b.ephemeral(it, chat.ErrorText(it.lang, err))
 		return
 	}
 	b.start(ctx, it, user, core.Request{Storyboard: true, Shots: parsed, Orientation: orientation}, nil)
@@ -356,10 +364,10 @@ func (b *Bot) storyboard(ctx context.Context, it *inter, user, shots, orientatio
 
 func (b *Bot) shotsModal(it *inter, orientation string) {
 	err := b.respond(it, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-		CustomID: "storyboard:" + orientation, Title: chat.StoryboardTitle,
+		CustomID: "storyboard:" + orientation, Title: chat.StoryboardTitle(it.lang),
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: "shots", Label: chat.StoryboardLabel, Style: discordgo.TextInputParagraph,
-				Required: true, MaxLength: 4000, Placeholder: chat.StoryboardPlaceholder},
+			discordgo.TextInput{CustomID: "shots", Label: chat.StoryboardLabel(it.lang), Style: discordgo.TextInputParagraph,
+				Required: true, MaxLength: 4000, Placeholder: chat.StoryboardPlaceholder(it.lang)},
 		}}},
 	}})
 	if err != nil {
@@ -373,18 +381,18 @@ func (b *Bot) shotsModal(it *inter, orientation string) {
 func (b *Bot) start(ctx context.Context, it *inter, user string, req core.Request, atts []attachment) {
 	for _, a := range atts {
 		if a.Size > core.MaxImageBytes {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PictureTooBig(int64(a.Size), core.MaxImageBytes))))
+			b.ephemeral(it, chat.ErrorText(it.lang, chat.PictureTooBig(int64(a.Size), core.MaxImageBytes)))
 			return
 		}
 		if a.ContentType != "" && !strings.HasPrefix(a.ContentType, "image/") {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.NotAPicture())))
+			b.ephemeral(it, chat.ErrorText(it.lang, chat.NotAPicture()))
 			return
 		}
 	}
 	if len(atts) == 0 {
 		check := req
 		if _, err := b.svc.Quote(&check); err != nil {
-			b.ephemeral(it, chat.ErrorText(err))
+			b.ephemeral(it, chat.ErrorText(it.lang, err))
 			return
 		}
 	}
@@ -414,7 +422,7 @@ func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Reque
 	if len(urls) > 0 {
 		origin.Extra["images"] = strings.Join(urls, " ")
 	}
-	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: Platform + ":interaction:" + it.i.ID, Origin: origin, Request: req})
+	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: Platform + ":interaction:" + it.i.ID, Origin: origin, Request: req, Lang: it.lang})
 	if r.Err != nil {
 		b.failAfterDefer(it, r.Err)
 		return
@@ -435,7 +443,7 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureLinkInvalid())
+		return nil, chat.PictureLinkInvalid()
 	}
 	resp, err := b.sess.Client.Do(req)
 	if err != nil {
@@ -443,14 +451,14 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureExpired())
+		return nil, chat.PictureExpired()
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, core.MaxImageBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("download attachment: %w", err)
 	}
 	if len(data) > core.MaxImageBytes {
-		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureOverLimit(core.MaxImageBytes))
+		return nil, chat.PictureOverLimit(core.MaxImageBytes)
 	}
 	return data, nil
 }
@@ -480,7 +488,7 @@ func (b *Bot) modal(it *inter, u *discordgo.User) {
 	case strings.HasPrefix(data.CustomID, "animate:"):
 		req := core.Request{Prompt: modalValue(data, "prompt")}
 		if strings.TrimSpace(req.Prompt) == "" {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PromptRequired())))
+			b.ephemeral(it, chat.ErrorText(it.lang, chat.PromptRequired()))
 			return
 		}
 		if !b.deferReply(it, false) {
@@ -501,7 +509,7 @@ func (b *Bot) modal(it *inter, u *discordgo.User) {
 func (b *Bot) component(it *inter, u *discordgo.User) {
 	ctx := b.context()
 	data := it.i.MessageComponentData()
-	j, r := chat.NewCommands(b.svc).Repeat(ctx, Platform+":"+u.ID, data.CustomID)
+	j, r := chat.NewCommands(b.svc).Repeat(ctx, Platform+":"+u.ID, it.lang, data.CustomID)
 	if j == nil {
 		if core.ErrorCode(r.Err) == core.EINTERNAL {
 			b.log.Error("repeat button", "interaction_id", it.i.ID, "err", r.Err)

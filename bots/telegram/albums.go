@@ -114,7 +114,7 @@ func (b *Bot) handleAlbum(al *album) {
 		return
 	}
 	if err != nil {
-		b.reply(ctx, cmdMsg, chat.ErrorText(err))
+		b.reply(ctx, cmdMsg, chat.ErrorText(b.lang(ctx, cmdMsg.From), err))
 		return
 	}
 	if err := b.command(ctx, updateID, cmdMsg, cmd, fileIDs); err != nil {

@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ func (b *Bot) MaxUpload(*core.Job) int64 { return b.opt.MaxUpload }
 
 func repeatMarkup(j *core.Job) models.ReplyMarkup {
 	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
-		{Text: chat.RepeatButton(), CallbackData: chat.RepeatData(j.ID)},
+		{Text: chat.RepeatButton(chat.JobLang(j)), CallbackData: chat.RepeatData(j.ID)},
 	}}}
 }
 
@@ -28,7 +29,7 @@ func repeatMarkup(j *core.Job) models.ReplyMarkup {
 func (b *Bot) Deliver(ctx context.Context, j *core.Job, v core.Video) (string, error) {
 	chatID, err := strconv.ParseInt(j.Origin.ChatID, 10, 64)
 	if err != nil {
-		return "", core.Errorf(core.EINTERNAL, "bad chat id %q", j.Origin.ChatID)
+		return "", fmt.Errorf("job %s: bad chat id %q", j.ID, j.Origin.ChatID)
 	}
 	replyTo, _ := strconv.Atoi(j.Origin.MessageID)
 	reply := &models.ReplyParameters{MessageID: replyTo, AllowSendingWithoutReply: true}
@@ -80,7 +81,7 @@ func (b *Bot) deliveryError(err error) error {
 		return err
 	case errors.Is(err, tg.ErrorForbidden):
 		// The user blocked the bot or left the chat: retrying cannot help.
-		return core.Errorf(core.EFORBIDDEN, "The bot cannot write to this chat any more.")
+		return chat.Refusal(core.EFORBIDDEN, "chat.cannot_write_chat", nil)
 	case strings.Contains(err.Error(), "413") || strings.Contains(err.Error(), "too large") || strings.Contains(err.Error(), "Too Large"):
 		return core.ErrTooBig
 	case errors.Is(err, tg.ErrorBadRequest), errors.Is(err, tg.ErrorNotFound), errors.Is(err, tg.ErrorUnauthorized):
@@ -89,8 +90,8 @@ func (b *Bot) deliveryError(err error) error {
 	return core.Temporary(err) // network errors and 5xx
 }
 
-// resend sends a delivered job's video again (/job).
-func (b *Bot) resend(ctx context.Context, m *models.Message, j *core.Job) {
+// resend sends a delivered job's video again (/job), answering in lang.
+func (b *Bot) resend(ctx context.Context, m *models.Message, lang string, j *core.Job) {
 	var video models.InputFile
 	if id := j.Origin.Extra["video_file_id"]; id != "" {
 		video = &models.InputFileString{Data: id}
@@ -98,7 +99,7 @@ func (b *Bot) resend(ctx context.Context, m *models.Message, j *core.Job) {
 		defer f.Close()
 		video = &models.InputFileUpload{Filename: j.ID + ".mp4", Data: f}
 	} else {
-		b.reply(ctx, m, chat.ResendGone())
+		b.reply(ctx, m, chat.ResendGone(lang))
 		return
 	}
 	err := b.call(ctx, m.Chat.ID, true, func() error {
@@ -109,6 +110,6 @@ func (b *Bot) resend(ctx context.Context, m *models.Message, j *core.Job) {
 	})
 	if err != nil {
 		b.log.Warn("resend video", "job_id", j.ID, "err", redact(err, b.opt.Token))
-		b.reply(ctx, m, chat.ResendGone())
+		b.reply(ctx, m, chat.ResendGone(lang))
 	}
 }

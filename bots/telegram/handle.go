@@ -30,6 +30,19 @@ func (b *Bot) handleUpdate(ctx context.Context, u *models.Update) error {
 
 func userID(id int64) string { return Platform + ":" + strconv.FormatInt(id, 10) }
 
+// lang is the language to answer u in: their /language choice, else their
+// Telegram client's language_code, else the default.
+func (b *Bot) lang(ctx context.Context, u *models.User) string {
+	if u == nil {
+		return chat.NewCommands(b.svc).DefaultLang()
+	}
+	l, err := chat.NewCommands(b.svc).Lang(ctx, userID(u.ID), u.LanguageCode)
+	if err != nil {
+		b.log.Warn("read the user's language", "err", err)
+	}
+	return l
+}
+
 func private(m *models.Message) bool { return m.Chat.Type == models.ChatTypePrivate }
 
 func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Message) error {
@@ -57,7 +70,7 @@ func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Messa
 	}
 	if !strings.HasPrefix(strings.TrimSpace(text), "/") {
 		if private(m) {
-			b.reply(ctx, m, chat.PlainText())
+			b.reply(ctx, m, chat.PlainText(b.lang(ctx, m.From)))
 		}
 		return nil
 	}
@@ -66,7 +79,7 @@ func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Messa
 		return nil // addressed to another bot in a group
 	}
 	if err != nil {
-		b.reply(ctx, m, chat.ErrorText(err))
+		b.reply(ctx, m, chat.ErrorText(b.lang(ctx, m.From), err))
 		return nil
 	}
 	return b.command(ctx, updateID, m, cmd, imagesOf(m))
@@ -108,12 +121,12 @@ func largest(p []models.PhotoSize) models.PhotoSize {
 // Only the platform's part is here: what a command does and answers is
 // chat.Commands'.
 func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cmd chat.Command, fileIDs []string) error {
-	user := userID(m.From.ID)
+	user, lang := userID(m.From.ID), b.lang(ctx, m.From)
 	if sp := chat.Lookup(cmd.Name); sp != nil && sp.Request {
 		key := fmt.Sprintf("%s:update:%d", Platform, updateID)
-		return b.submit(ctx, key, m.Chat.ID, m.ID, user, cmd.Request, fileIDs)
+		return b.submit(ctx, key, m.Chat.ID, m.ID, user, lang, cmd.Request, fileIDs)
 	}
-	call := chat.Call{User: user, Syntax: chat.Typed, Command: cmd}
+	call := chat.Call{User: user, Lang: lang, Syntax: chat.Typed, Command: cmd}
 	if m.ReplyToMessage != nil && m.ReplyToMessage.From != nil {
 		call.Target = userID(m.ReplyToMessage.From.ID)
 	}
@@ -121,22 +134,37 @@ func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cm
 	if core.ErrorCode(r.Err) == core.EINTERNAL {
 		return r.Err // not confirmed: Telegram delivers the update again
 	}
-	b.reply(ctx, m, r.Text)
+	b.send(ctx, m.Chat.ID, m.ID, r.Text, buttons(r.Buttons))
 	if r.Resend != nil {
-		b.resend(ctx, m, r.Resend)
+		b.resend(ctx, m, lang, r.Resend)
 	}
 	return nil
 }
 
-// submit fetches the images and accepts the job.
-func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int, user string, req core.Request, fileIDs []string) error {
+// buttons lays out a reply's buttons, three to a row; nil for none.
+func buttons(cs []chat.Choice) models.ReplyMarkup {
+	if len(cs) == 0 {
+		return nil
+	}
+	var rows [][]models.InlineKeyboardButton
+	for i, c := range cs {
+		if i%3 == 0 {
+			rows = append(rows, nil)
+		}
+		rows[len(rows)-1] = append(rows[len(rows)-1], models.InlineKeyboardButton{Text: c.Label, CallbackData: c.Value})
+	}
+	return &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+}
+
+// submit fetches the images and accepts the job, asked in lang.
+func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int, user, lang string, req core.Request, fileIDs []string) error {
 	for _, id := range fileIDs {
 		data, err := b.download(ctx, id)
 		if err != nil {
 			if core.ErrorCode(err) == core.EINTERNAL {
 				return err
 			}
-			b.send(ctx, chatID, replyTo, chat.ErrorText(err), nil)
+			b.send(ctx, chatID, replyTo, chat.ErrorText(lang, err), nil)
 			return nil
 		}
 		req.Images = append(req.Images, core.Image{Data: data})
@@ -145,7 +173,7 @@ func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int,
 	if len(fileIDs) > 0 {
 		origin.Extra = map[string]string{"photos": strings.Join(fileIDs, ",")}
 	}
-	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: key, Origin: origin, Request: req})
+	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: key, Origin: origin, Request: req, Lang: lang})
 	if r.Err != nil {
 		if core.ErrorCode(r.Err) == core.EINTERNAL {
 			return r.Err
@@ -167,12 +195,12 @@ func (b *Bot) download(ctx context.Context, fileID string) ([]byte, error) {
 	f, err := b.api.GetFile(ctx, &tg.GetFileParams{FileID: fileID})
 	if err != nil {
 		if strings.Contains(err.Error(), "too big") {
-			return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
+			return nil, chat.PictureTooBigToFetch()
 		}
 		return nil, fmt.Errorf("getFile: %v", redact(err, b.opt.Token))
 	}
 	if f.FileSize > maxDownload {
-		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
+		return nil, chat.PictureTooBigToFetch()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api.FileDownloadLink(f), nil)
 	if err != nil {
@@ -191,7 +219,7 @@ func (b *Bot) download(ctx context.Context, fileID string) ([]byte, error) {
 		return nil, fmt.Errorf("file download: %v", redact(err, b.opt.Token))
 	}
 	if len(data) > maxDownload {
-		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
+		return nil, chat.PictureTooBigToFetch()
 	}
 	return data, nil
 }
@@ -221,10 +249,14 @@ func (b *Bot) send(ctx context.Context, chatID int64, replyTo int, text string, 
 	return msg.ID
 }
 
-// handleCallback serves the 🔁 button: the same request again, for the
-// user who made it, charged again.
+// handleCallback serves the buttons: a language of /language, or 🔁 (the
+// same request again, for the user who made it, charged again).
 func (b *Bot) handleCallback(ctx context.Context, q *models.CallbackQuery) error {
-	j, r := chat.NewCommands(b.svc).Repeat(ctx, userID(q.From.ID), q.Data)
+	lang := b.lang(ctx, &q.From)
+	if cmd, ok := chat.LanguageCommand(q.Data); ok {
+		return b.languageButton(ctx, q, lang, cmd)
+	}
+	j, r := chat.NewCommands(b.svc).Repeat(ctx, userID(q.From.ID), lang, q.Data)
 	if core.ErrorCode(r.Err) == core.EINTERNAL {
 		return r.Err
 	}
@@ -241,7 +273,25 @@ func (b *Bot) handleCallback(ctx context.Context, q *models.CallbackQuery) error
 	if p := j.Origin.Extra["photos"]; p != "" {
 		fileIDs = strings.Split(p, ",")
 	}
-	return b.submit(ctx, Platform+":callback:"+q.ID, chatID, replyTo, j.UserID, j.Req, fileIDs)
+	return b.submit(ctx, Platform+":callback:"+q.ID, chatID, replyTo, j.UserID, lang, j.Req, fileIDs)
+}
+
+// languageButton stores the language a /language button chose and says
+// so, in it, in the button's chat.
+func (b *Bot) languageButton(ctx context.Context, q *models.CallbackQuery, lang string, cmd chat.Command) error {
+	r := chat.NewCommands(b.svc).Run(ctx, chat.Call{User: userID(q.From.ID), Lang: lang, Syntax: chat.Typed, Command: cmd})
+	if core.ErrorCode(r.Err) == core.EINTERNAL {
+		return r.Err
+	}
+	if _, err := b.api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID}); err != nil {
+		b.log.Debug("answerCallbackQuery", "err", redact(err, b.opt.Token))
+	}
+	chatID := q.From.ID
+	if m := q.Message.Message; m != nil {
+		chatID = m.Chat.ID
+	}
+	b.send(ctx, chatID, 0, r.Text, buttons(r.Buttons))
+	return nil
 }
 
 // redact removes the token from an error's text (URLs carry it).

@@ -2,6 +2,7 @@ package telegram_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func TestTelegramMenu(t *testing.T) {
 			t.Errorf("menu entry %+v", c)
 		}
 	}
-	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "help"}
+	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "language", "help"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("menu %v, want %v", names, want)
 	}
@@ -37,11 +38,11 @@ func TestTelegramMenu(t *testing.T) {
 type refusing struct{}
 
 func (refusing) Submit(context.Context, *core.Model, *core.Request) (string, error) {
-	return "", core.Errorf(core.EINVALID, "The provider refused the prompt.")
+	return "", testErrorf(core.EINVALID, "The provider refused the prompt.")
 }
 
 func (refusing) Status(context.Context, *core.Model, string) (core.TaskStatus, error) {
-	return core.TaskStatus{}, core.Errorf(core.ENOTFOUND, "no task")
+	return core.TaskStatus{}, testErrorf(core.ENOTFOUND, "no task")
 }
 
 // A job gets one status message even when it ends while that message is
@@ -65,4 +66,9 @@ func TestTelegramEarlyEndEditsTheStatusMessage(t *testing.T) {
 	if len(about) != 1 || about[0].Edits != 1 || about[0].ReplyTo == 0 {
 		t.Fatalf("messages about job 1: %+v, want one status message edited once", about)
 	}
+}
+
+// testErrorf is a user-facing error whose message is no catalog message.
+func testErrorf(code, format string, args ...any) *core.Error {
+	return &core.Error{Code: code, ID: "test.error", Message: fmt.Sprintf(format, args...)}
 }

@@ -98,6 +98,7 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		Admins:         cfg.Admins,
 		Packs:          cfg.Packs,
 		SKUs:           cfg.SKUs,
+		Language:       cfg.Language,
 		Logger:         log,
 		Metrics:        a.metrics,
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // Config is the whole configuration, read from the environment (PRODUCT.md §1).
@@ -30,6 +31,10 @@ type Config struct {
 	DailyCredits int
 	PaySupport   string // the /paysupport text
 	Terms        string // the /terms text
+
+	// Language is the language of users who chose none and whose platform
+	// tells none (SORABOT_LANGUAGE), one of i18n.Languages.
+	Language string
 
 	Provider    string // sorapro | videocreate | demo
 	ProviderURL string
@@ -234,6 +239,12 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		DailyCredits:   e.int("SORABOT_DAILY_CREDITS", 0, 0),
 		PaySupport:     e.text("SORABOT_PAYSUPPORT", DefaultPaySupport),
 		Terms:          e.text("SORABOT_TERMS", DefaultTerms),
+		Language:       e.str("SORABOT_LANGUAGE", i18n.Default),
+	}
+	if l := i18n.Match(c.Language); l != "" {
+		c.Language = l
+	} else {
+		e.fail("SORABOT_LANGUAGE", "%q is not one of %s", c.Language, strings.Join(i18n.Languages, ", "))
 	}
 	var err error
 	if c.Packs, err = core.ParsePacks(e.str("SORABOT_PACKS", "")); err != nil {

@@ -39,3 +39,18 @@ func TestConfigTelegramMaxUpload(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigLanguage(t *testing.T) {
+	for value, want := range map[string]string{"": "en", "it": "it", "pt-BR": "pt", "zh-hans": "zh", " RU ": "ru", "fr": "", "klingon": ""} {
+		env := map[string]string{"SORABOT_LANGUAGE": value}
+		c, err := LoadConfig(func(k string) string { return env[k] }, nil)
+		switch {
+		case want == "" && (err == nil || !strings.Contains(err.Error(), "SORABOT_LANGUAGE")):
+			t.Errorf("%q: err %v, want one naming SORABOT_LANGUAGE", value, err)
+		case want != "" && err != nil:
+			t.Errorf("%q: %v", value, err)
+		case want != "" && c.Language != want:
+			t.Errorf("%q: language %q, want %q", value, c.Language, want)
+		}
+	}
+}

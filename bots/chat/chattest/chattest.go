@@ -159,7 +159,7 @@ func wantNot(t *testing.T, what, got string, nots ...string) {
 
 func helpScenario(t *testing.T, f Frontend, env Env, d Driver) {
 	got := d.Send(t, 2, chat.CmdHelp)
-	if want := chat.Help(env.Catalog, env.Config.Protocol, f.Syntax); !strings.HasPrefix(got, want) {
+	if want := chat.Help("en", env.Catalog, env.Config.Protocol, f.Syntax); !strings.HasPrefix(got, want) {
 		t.Fatalf("/help = %q\nwant it to start with %q", got, want)
 	}
 	job, cancel := chat.Lookup(chat.CmdJob), chat.Lookup(chat.CmdCancel)
@@ -228,7 +228,7 @@ func historyScenario(t *testing.T, f Frontend, env Env, d Driver) {
 func jobAndCancelScenario(t *testing.T, f Frontend, env Env, d Driver) {
 	hold(t, env, d)
 	wantContains(t, "/video", d.Send(t, 2, chat.CmdVideo, "a cat in line"),
-		fmt.Sprintf("🎬 Job #2 queued (position 1) — 100 credits, balance %d.", env.StartCredits-100))
+		fmt.Sprintf("🎬 Job #2 queued (position 1) — 100 credits, balance %d credits.", env.StartCredits-100))
 	wantContains(t, "/job", d.Send(t, 2, chat.CmdJob, "2"),
 		"⏳ Job #2: queued", "Prompt: a cat in line", "Cancel it with "+f.Syntax.Example(chat.CmdCancel, "2"))
 	wantContains(t, "/job of another's job", d.Send(t, 3, chat.CmdJob, "2"), "⚠️ You have no job 2.")
@@ -256,8 +256,8 @@ func adminScenario(t *testing.T, f Frontend, env Env, d Driver) {
 		name string
 		args []string
 	}{{chat.CmdStats, nil}, {chat.CmdGrant, []string{f.User(2), "100"}}} {
-		if got := d.Send(t, 2, c.name, c.args...); got != chat.NotAdmin() {
-			t.Errorf("/%s by a user = %q, want %q", c.name, got, chat.NotAdmin())
+		if got := d.Send(t, 2, c.name, c.args...); got != chat.NotAdmin("en") {
+			t.Errorf("/%s by a user = %q, want %q", c.name, got, chat.NotAdmin("en"))
 		}
 	}
 	wantContains(t, "/grant", d.Send(t, 1, chat.CmdGrant, f.User(3), "-100"),

@@ -14,7 +14,7 @@ import (
 func (c *Client) Balance(ctx context.Context) (float64, error) {
 	status, reply, err := c.post(ctx, balancePath, struct{}{})
 	if err != nil {
-		return 0, c.conn.Unreachable("balance", core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable), err)
+		return 0, c.conn.Unreachable("balance", wire.MsgUnreachable.Err(core.EUNAVAILABLE, nil), err)
 	}
 	b, err := parseBalance(status, reply)
 	if err != nil {
@@ -25,14 +25,14 @@ func (c *Client) Balance(ctx context.Context) (float64, error) {
 
 // parseBalance reads a get-user-credits reply.
 func parseBalance(status int, body []byte) (float64, error) {
-	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable)
+	unavailable := wire.MsgUnreachable.Err(core.EUNAVAILABLE, nil)
 	var env envelope
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
 	case wire.Transient(status):
 		return 0, core.Temporary(fail(status, string(body), unavailable, false))
 	case status == 401 || status == 402 || status == 403:
-		return 0, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
+		return 0, fail(status, string(body), wire.MsgBusy.Err(core.EUNAVAILABLE, nil), true)
 	case status < 200 || status > 299:
 		return 0, fail(status, string(body), unavailable, false)
 	case jsonErr != nil:

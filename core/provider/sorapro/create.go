@@ -79,7 +79,7 @@ func newCreateBody(m *core.Model, r *core.Request) createBody {
 // certainly did not take the task (no connection, or 5xx/429 answered).
 func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (string, error) {
 	status, reply, after, err := c.conn.Call(ctx, http.MethodPost, createPath, newCreateBody(m, r))
-	id, err := c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
+	id, err := c.conn.ReadCreate(status, reply, err, wire.MsgBusy.Err(core.EUNAVAILABLE, nil), parseCreate)
 	return id, wire.Wait(err, after)
 }
 
@@ -89,18 +89,18 @@ func parseCreate(status int, body []byte) (string, error) {
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
 	case wire.RetryStatus(status):
-		return "", core.Temporary(fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), false))
+		return "", core.Temporary(fail(status, string(body), wire.MsgBusy.Err(core.EUNAVAILABLE, nil), false))
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden:
 		detail := string(body)
 		if jsonErr == nil && env.text() != "" {
 			detail = env.text()
 		}
-		if ce, _ := classify(detail, "", true); jsonErr == nil && ce.Code == core.EINVALID {
+		if ce, _ := classify(detail, wire.MsgCreate, true); jsonErr == nil && ce.Code == core.EINVALID {
 			return "", fail(status, detail, ce, false)
 		}
-		return "", fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
+		return "", fail(status, detail, wire.MsgBusy.Err(core.EUNAVAILABLE, nil), true)
 	case jsonErr != nil:
-		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
+		return "", fail(status, "unreadable reply: "+string(body), wire.MsgCreate.Err(core.EUNAVAILABLE, nil), false)
 	case status < 200 || status > 299 || !env.ok():
 		msg := env.text()
 		detail := fmt.Sprintf("code %s: %s", wire.Str(env.Code), msg)
@@ -108,7 +108,7 @@ func parseCreate(status int, body []byte) (string, error) {
 			wire.HasAny(strings.ToLower(msg), "rate limit", "too many", "concurren", "too frequent") {
 			// An explicit refusal for load (the documented limit is 20
 			// tasks at once): the task was not taken, so it may be retried.
-			return "", core.Temporary(fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), false))
+			return "", core.Temporary(fail(status, detail, wire.MsgBusy.Err(core.EUNAVAILABLE, nil), false))
 		}
 		ce, op := classify(msg, wire.MsgCreate, true)
 		return "", fail(status, detail, ce, op)
@@ -119,12 +119,12 @@ func parseCreate(status int, body []byte) (string, error) {
 		TaskID2 json.RawMessage `json:"task_id"`
 	}
 	if wire.Absent(env.Data) || json.Unmarshal(env.Data, &data) != nil {
-		return "", fail(status, "no data in reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
+		return "", fail(status, "no data in reply: "+string(body), wire.MsgCreate.Err(core.EUNAVAILABLE, nil), false)
 	}
 	for _, raw := range []json.RawMessage{data.TaskID, data.ID, data.TaskID2} {
 		if id := strings.TrimSpace(wire.Str(raw)); id != "" {
 			return id, nil
 		}
 	}
-	return "", fail(status, "no task id in reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
+	return "", fail(status, "no task id in reply: "+string(body), wire.MsgCreate.Err(core.EUNAVAILABLE, nil), false)
 }

@@ -19,7 +19,7 @@ import (
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
 	status, reply, after, err := c.conn.Call(ctx, http.MethodPost, statusPath, map[string]string{"taskId": taskID})
 	if err != nil {
-		return unknown, c.conn.Unreachable("status "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable), err)
+		return unknown, c.conn.Unreachable("status "+taskID, wire.MsgUnreachable.Err(core.EUNAVAILABLE, nil), err)
 	}
 	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
@@ -42,14 +42,14 @@ var statusWords = map[string]core.TaskState{
 
 // parseStatus reads a check-result reply. It never panics on any input.
 func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, error) {
-	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable)
+	unavailable := wire.MsgUnreachable.Err(core.EUNAVAILABLE, nil)
 	var env envelope
 	jsonErr := json.Unmarshal(body, &env)
 	switch {
 	case wire.Transient(status):
 		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden:
-		return unknown, fail(status, string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
+		return unknown, fail(status, string(body), wire.MsgBusy.Err(core.EUNAVAILABLE, nil), true)
 	case status < 200 || status > 299:
 		return unknown, fail(status, string(body), unavailable, false)
 	case jsonErr != nil:

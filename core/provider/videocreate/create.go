@@ -47,7 +47,7 @@ func (c *Client) CheckRequest(m *core.Model, r *core.Request) error {
 	}
 	for _, img := range r.Images {
 		if usableURL(img.URL) == "" {
-			return core.Errorf(core.EINVALID, "%s", msgNoPublicURL)
+			return msgNoPublicURL.Err(core.EINVALID, nil)
 		}
 	}
 	return nil
@@ -98,7 +98,7 @@ func (c *Client) imageURLs(ctx context.Context, r *core.Request) ([]string, erro
 			continue
 		}
 		if c.media == nil || len(img.Data) == 0 {
-			return nil, core.Errorf(core.EINVALID, "%s", msgNoPublicURL)
+			return nil, msgNoPublicURL.Err(core.EINVALID, nil)
 		}
 		mime := img.MIME
 		if mime == "" {
@@ -108,11 +108,11 @@ func (c *Client) imageURLs(ctx context.Context, r *core.Request) ([]string, erro
 		if err != nil {
 			// Nothing was sent to the gateway yet: safe to retry.
 			return nil, core.Temporary(fmt.Errorf("videocreate: publish image %d: %w: %w", i+1,
-				core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), err))
+				wire.MsgBusy.Err(core.EUNAVAILABLE, nil), err))
 		}
 		if usableURL(u) == "" {
 			return nil, fmt.Errorf("videocreate: the media host gave an unusable URL for image %d: %w",
-				i+1, core.Errorf(core.EINVALID, "%s", msgNoPublicURL))
+				i+1, msgNoPublicURL.Err(core.EINVALID, nil))
 		}
 		urls = append(urls, u)
 	}
@@ -129,7 +129,7 @@ func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (st
 		return "", err
 	}
 	status, reply, after, err := c.conn.Call(ctx, http.MethodPost, createPath, newCreateBody(m, r, images))
-	id, err := c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
+	id, err := c.conn.ReadCreate(status, reply, err, wire.MsgBusy.Err(core.EUNAVAILABLE, nil), parseCreate)
 	return id, wire.Wait(err, after)
 }
 
@@ -137,8 +137,8 @@ func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (st
 func parseCreate(status int, body []byte) (string, error) {
 	if status < 200 || status > 299 {
 		pe := classifyCall(status, readAPIError(body), body)
-		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != wire.MsgModel && wire.RetryStatus(status) {
-			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy)
+		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.ID != wire.MsgModel.ID && wire.RetryStatus(status) {
+			pe.Err = wire.MsgBusy.Err(core.EUNAVAILABLE, nil)
 			return "", core.Temporary(pe)
 		}
 		return "", pe
@@ -150,7 +150,7 @@ func parseCreate(status int, body []byte) (string, error) {
 		Error  json.RawMessage `json:"error"`
 	}
 	if json.Unmarshal(body, &r) != nil {
-		return "", fail(status, "unreadable reply: "+string(body), core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
+		return "", fail(status, "unreadable reply: "+string(body), wire.MsgCreate.Err(core.EUNAVAILABLE, nil), false)
 	}
 	word := strings.ToLower(strings.TrimSpace(wire.Str(r.Status)))
 	id := strings.TrimSpace(wire.Str(r.ID))
@@ -159,8 +159,8 @@ func parseCreate(status int, body []byte) (string, error) {
 	}
 	if state, known := statusWords[word]; known && state == core.TaskFailed || id == "" {
 		pe := classifyCall(status, readAPIError(body), body)
-		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.Message != wire.MsgModel {
-			pe.Err = core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate)
+		if pe.Err.Code == core.EUNAVAILABLE && !pe.Operator && pe.Err.ID != wire.MsgModel.ID {
+			pe.Err = wire.MsgCreate.Err(core.EUNAVAILABLE, nil)
 		}
 		return "", pe
 	}

@@ -9,10 +9,9 @@ import (
 	"sorabot/core/provider/internal/wire"
 )
 
-// User-safe messages (the core shows them as they are): the shared ones are wire.Msg*.
-const (
-	msgNoPublicURL = "This bot cannot pass uploaded images to its video service yet: the operator must set SORABOT_PUBLIC_URL."
-)
+// User-facing messages of this client (in the message catalog); the shared
+// ones are wire.Msg*.
+var msgNoPublicURL = core.NewMsg("provider.no_public_url", "This bot cannot pass uploaded images to its video service yet: the operator must set SORABOT_PUBLIC_URL.")
 
 // fail returns a failure the gateway reported (see wire.Failure).
 func fail(status int, detail string, ce *core.Error, operator bool) *wire.Failure {
@@ -107,24 +106,24 @@ func classifyCall(status int, e apiError, body []byte) *wire.Failure {
 	k := kind(e)
 	switch {
 	case k == kindPolicy:
-		return fail(status, detail, core.Errorf(core.EINVALID, "%s", wire.MsgPolicy), false)
+		return fail(status, detail, wire.MsgPolicy.Err(core.EINVALID, nil), false)
 	case k == kindModel:
-		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgModel), false)
+		return fail(status, detail, wire.MsgModel.Err(core.EUNAVAILABLE, nil), false)
 	case status == http.StatusUnauthorized || status == http.StatusPaymentRequired || status == http.StatusForbidden,
 		k == kindAccount && !wire.RetryStatus(status),
 		k == kindAccount && wire.HasAny(strings.ToLower(e.Code), "quota", "insufficient"):
-		return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
+		return fail(status, detail, wire.MsgBusy.Err(core.EUNAVAILABLE, nil), true)
 	}
-	return fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgCreate), false)
+	return fail(status, detail, wire.MsgCreate.Err(core.EUNAVAILABLE, nil), false)
 }
 
 // taskFailure maps a failed task's reason to a user-safe error.
 func taskFailure(e apiError) *core.Error {
 	switch kind(e) {
 	case kindPolicy:
-		return core.Errorf(core.EINVALID, "%s", wire.MsgPolicy)
+		return wire.MsgPolicy.Err(core.EINVALID, nil)
 	case kindModel:
-		return core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgModel)
+		return wire.MsgModel.Err(core.EUNAVAILABLE, nil)
 	}
-	return core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgFailed)
+	return wire.MsgFailed.Err(core.EUNAVAILABLE, nil)
 }

@@ -19,7 +19,7 @@ import (
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
 	status, reply, after, err := c.conn.Call(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(taskID), nil)
 	if err != nil {
-		return unknown, c.conn.Unreachable("query "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable), err)
+		return unknown, c.conn.Unreachable("query "+taskID, wire.MsgUnreachable.Err(core.EUNAVAILABLE, nil), err)
 	}
 	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
@@ -42,7 +42,7 @@ var statusWords = map[string]core.TaskState{
 
 // parseStatus reads a query reply. It never panics on any input.
 func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, error) {
-	unavailable := core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable)
+	unavailable := wire.MsgUnreachable.Err(core.EUNAVAILABLE, nil)
 	switch {
 	case wire.Transient(status):
 		return unknown, core.Temporary(fail(status, string(body), unavailable, false))
@@ -55,7 +55,7 @@ func parseStatus(status int, body []byte, log *slog.Logger) (core.TaskStatus, er
 			detail = string(body)
 		}
 		if operator {
-			return unknown, fail(status, detail, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), true)
+			return unknown, fail(status, detail, wire.MsgBusy.Err(core.EUNAVAILABLE, nil), true)
 		}
 		return unknown, fail(status, detail, unavailable, false)
 	}

@@ -61,12 +61,13 @@ func (c *Conn) WarnOperator(call string, err error) {
 	}
 }
 
-// User-safe messages both protocols give for the same failures.
-const (
-	MsgPolicy      = "The video service refused this prompt or image under its content policy. Please rephrase the prompt or use another image."
-	MsgModel       = "This model is unavailable right now. Please try another model."
-	MsgBusy        = "The video service is busy right now. Please try again later."
-	MsgCreate      = "The video service could not take this request."
-	MsgFailed      = "The video service could not make this video."
-	MsgUnreachable = "The video service is not answering right now."
+// User-facing messages both protocols give for the same failures (the
+// core's, which the message catalog has in every language).
+var (
+	MsgPolicy      = core.MsgProviderPolicy
+	MsgModel       = core.MsgProviderModel
+	MsgBusy        = core.MsgProviderBusy
+	MsgCreate      = core.MsgProviderCreate
+	MsgFailed      = core.MsgProviderFailed
+	MsgUnreachable = core.MsgProviderUnreachable
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -83,7 +84,7 @@ func TestDoScrubsTheKeyAndCapsTheReply(t *testing.T) {
 
 func TestSubmitError(t *testing.T) {
 	c := NewConn("test", "http://x", "")
-	busy := core.Errorf(core.EUNAVAILABLE, "busy")
+	busy := testErrorf(core.EUNAVAILABLE, "busy")
 	refused := &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}
 	tests := []struct {
 		status int
@@ -132,14 +133,14 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestWait(t *testing.T) {
-	temp := core.Temporary(core.Errorf(core.EUNAVAILABLE, "busy"))
+	temp := core.Temporary(testErrorf(core.EUNAVAILABLE, "busy"))
 	if d, ok := core.RetryAfter(Wait(temp, 3*time.Second)); !ok || d != 3*time.Second {
 		t.Errorf("a temporary error does not carry the wait: %v %v", d, ok)
 	}
 	if _, ok := core.RetryAfter(Wait(temp, 0)); ok {
 		t.Error("no Retry-After still carries a wait")
 	}
-	final := core.Errorf(core.EINVALID, "policy")
+	final := testErrorf(core.EINVALID, "policy")
 	if err := Wait(final, 3*time.Second); err != final {
 		t.Errorf("a final error was wrapped: %v", err)
 	}
@@ -159,4 +160,9 @@ func TestCallReadsRetryAfter(t *testing.T) {
 	if err != nil || status != http.StatusTooManyRequests || after != 4*time.Second {
 		t.Errorf("Call = %d, %v, %v", status, after, err)
 	}
+}
+
+// testErrorf is a user-facing error whose message is no catalog message.
+func testErrorf(code, format string, args ...any) *core.Error {
+	return &core.Error{Code: code, ID: "test.error", Message: fmt.Sprintf(format, args...)}
 }
