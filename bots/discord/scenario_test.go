@@ -119,7 +119,7 @@ func options(name string, args []string) []*discordgo.ApplicationCommandInteract
 	return opts
 }
 
-var jobRef = regexp.MustCompile(`Job #(\d+)`)
+var jobRef = regexp.MustCompile(`^\S+ \S+ #(\d+)\b`) // "🎬 Job #2 queued", "🎬 Richiesta #2 in coda"
 
 func (d *dcDriver) Send(t *testing.T, user int, name string, args ...string) string {
 	t.Helper()

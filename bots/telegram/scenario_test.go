@@ -103,7 +103,7 @@ func (d *tgDriver) Send(t *testing.T, user int, name string, args ...string) str
 func (d *tgDriver) WaitStatus(t *testing.T, user int, jobID, sub string) {
 	t.Helper()
 	chatID := int64(1000 + user)
-	names := regexp.MustCompile(`Job #` + jobID + `\b`)
+	names := regexp.MustCompile(`^\S+ \S+ #` + jobID + `\b`) // "🎬 Job #2 queued", "🎬 Richiesta #2 in coda"
 	status, ok := d.fake.WaitBotMessage(chattest.Deadline, chatID, func(m telegramtest.BotMessage) bool {
 		return names.MatchString(m.Text)
 	})

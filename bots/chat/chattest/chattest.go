@@ -137,6 +137,7 @@ var scenarios = []struct {
 	{"HistoryShowsTheLastTenJobs", historyScenario},
 	{"JobAndCancel", jobAndCancelScenario},
 	{"AdminCommands", adminScenario},
+	{"LanguageChoice", languageScenario},
 }
 
 func wantContains(t *testing.T, what, got string, wants ...string) {
@@ -266,4 +267,21 @@ func adminScenario(t *testing.T, f Frontend, env Env, d Driver) {
 	wantContains(t, "/video", d.Send(t, 2, chat.CmdVideo, "counted in the stats"), "Job #1 ")
 	got := d.Send(t, 1, chat.CmdStats)
 	wantContains(t, "/stats", got, "📊 Users: ", " total 1", "Credits charged: 100, refunded: 0")
+}
+
+// languageScenario: /language lists the languages, a code switches the
+// user's replies and jobs to it, others keep theirs.
+func languageScenario(t *testing.T, f Frontend, env Env, d Driver) {
+	wantContains(t, "/language", d.Send(t, 2, chat.CmdLanguage), "Your language is English.", "it — Italiano", "zh — 简体中文",
+		"ru — Русский", f.Syntax.Example(chat.CmdLanguage, "it"))
+	wantContains(t, "/language it", d.Send(t, 2, chat.CmdLanguage, "it"), "D'ora in poi ti parlo in italiano.")
+	wantContains(t, "/balance", d.Send(t, 2, chat.CmdBalance), fmt.Sprintf("%d crediti", env.StartCredits))
+	if f.Syntax == chat.Typed { // Discord offers the codes as choices
+		wantContains(t, "/language xx", d.Send(t, 2, chat.CmdLanguage, "xx"), `Non parlo "xx". Scegli una di queste: en, it, zh, es, pt, ru.`)
+	}
+	wantContains(t, "/video", d.Send(t, 2, chat.CmdVideo, "un gatto sul tetto"), "🎬 Richiesta #1 ")
+	d.WaitStatus(t, 2, "1", "Richiesta #1")
+	wantContains(t, "another user's /balance", d.Send(t, 3, chat.CmdBalance), fmt.Sprintf("%d credits", env.StartCredits))
+	wantContains(t, "/language ru", d.Send(t, 2, chat.CmdLanguage, "ru"), "Теперь я говорю с вами по-русски.")
+	wantContains(t, "/job in Russian", d.Send(t, 2, chat.CmdJob, "1"), "Задание #1: выполняется")
 }

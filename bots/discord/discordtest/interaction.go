@@ -13,6 +13,16 @@ import (
 // User is a simulated Discord user.
 type User struct {
 	ID, Username string
+	// Locale is the language of the user's client, as interactions carry
+	// it ("it", "zh-CN", "pt-BR"); "" is "en-US".
+	Locale string
+}
+
+func (u User) locale() string {
+	if u.Locale == "" {
+		return "en-US"
+	}
+	return u.Locale
 }
 
 func userObject(u User) map[string]any {
@@ -234,7 +244,7 @@ func (s *Server) newInteraction(typ discordgo.InteractionType, guildID, channelI
 	}
 	p := map[string]any{
 		"id": id, "application_id": s.opt.AppID, "type": int(typ), "data": data, "token": newToken(id),
-		"version": 1, "app_permissions": itoa(perms), "locale": "en-US", "entitlements": s.activeEntitlementsLocked(u.ID, guildID),
+		"version": 1, "app_permissions": itoa(perms), "locale": u.locale(), "entitlements": s.activeEntitlementsLocked(u.ID, guildID),
 		"channel_id": ch.ID, "channel": s.renderChannel(ch), "attachment_size_limit": s.opt.AttachmentSizeLimit,
 	}
 	if guildID != "" {

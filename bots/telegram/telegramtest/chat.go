@@ -57,6 +57,14 @@ func (s *Server) AddChat(chatID, userID int64) {
 	s.userLocked(userID)
 }
 
+// SetLanguage sets the language_code userID's client reports in updates
+// ("it", "zh-hans", "pt-br"; "" for none). A new user's is "en".
+func (s *Server) SetLanguage(userID int64, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userLocked(userID).LanguageCode = code
+}
+
 func (s *Server) userLocked(userID int64) *models.User {
 	u := s.users[userID]
 	if u == nil {
