@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,16 +15,22 @@ import (
 
 // Config tunes a Service. Zero values take the defaults noted.
 type Config struct {
-	// Protocol is the provider's protocol; requests are matched to its models.
+	// Providers are the provider accounts jobs go to. When empty, the
+	// provider given to NewService is the only one, named after Protocol,
+	// with MaxInflight and ProviderRate.
+	Providers []ProviderConfig
+	// Protocol is the single provider's protocol.
 	Protocol string
-	// MaxInflight bounds jobs at the provider at once (20).
+	// MaxInflight bounds jobs at the single provider at once (20), and is
+	// the default of each ProviderConfig.
 	MaxInflight int
 	// UserMaxActive bounds a user's unfinished jobs (2); <0 means no limit.
 	UserMaxActive int
 	// UserRate and UserBurst pace a user's requests (one per 3 s, burst 3).
 	UserRate  rate.Limit
 	UserBurst int
-	// ProviderRate paces every provider call, create and status (10/s).
+	// ProviderRate paces every call to the single provider, create, status
+	// and balance (10/s), and is the default of each ProviderConfig.
 	ProviderRate  rate.Limit
 	ProviderBurst int
 	Poll          PollConfig
@@ -107,21 +114,28 @@ func (c *Config) defaults() {
 // Service is the one place that validates, charges, submits, polls,
 // refunds and delivers.
 type Service struct {
-	cfg      Config
-	store    Store
-	provider Provider
-	catalog  *Catalog
-	log      *slog.Logger
+	cfg     Config
+	store   Store
+	catalog *Catalog // models without a usable route are disabled in it
+	log     *slog.Logger
+
+	ups    []*upstream // configured providers, in order
+	byName map[string]*upstream
+	routes map[string][]*route // by catalog model id, most preferred first
+	// protocol is the one protocol of every model served, "" when mixed.
+	protocol string
+	// routeErr is a catalog route that cannot work; Start returns it.
+	routeErr error
 
 	mu        sync.Mutex
 	frontends map[string]Frontend
 	queue     []*Job // queued jobs (snapshots), FIFO
-	inflight  int    // jobs submitting or submitted
+	inflight  int    // jobs submitting or submitted, at every provider
 	users     map[string]*rate.Limiter
 	started   bool
 
-	pmu   sync.Mutex
-	sched *pollScheduler
+	pmu      sync.Mutex // the upstreams' poll schedulers
+	pollNext int        // the upstream asked first for the next poll
 
 	// lastUnavailable is the newest job failure of code EUNAVAILABLE, for
 	// operators (/readyz).
@@ -130,7 +144,6 @@ type Service struct {
 		msg string
 	}
 
-	limiter  *rate.Limiter // provider calls
 	dispatch chan struct{}
 	pollWake chan struct{}
 	pollSem  chan struct{}
@@ -141,19 +154,35 @@ type Service struct {
 }
 
 // NewService returns a service; call Start to recover jobs and run it.
+// provider is the single provider when cfg.Providers is empty (nil otherwise).
 func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *Service {
 	cfg.defaults()
-	lim := newProviderLimiter(cfg.ProviderRate, cfg.ProviderBurst)
+	if len(cfg.Providers) == 0 {
+		cfg.Providers = []ProviderConfig{{Name: cfg.Protocol, Protocol: cfg.Protocol, Client: provider,
+			MaxInflight: cfg.MaxInflight, Rate: cfg.ProviderRate}}
+	}
 	s := &Service{
-		cfg: cfg, store: store, provider: provider, catalog: catalog, log: cfg.Logger,
+		cfg: cfg, store: store, log: cfg.Logger,
+		byName:    map[string]*upstream{},
 		frontends: map[string]Frontend{},
 		users:     map[string]*rate.Limiter{},
-		limiter:   lim,
-		sched:     newPollScheduler(cfg.Poll, lim),
 		dispatch:  make(chan struct{}, 1),
 		pollWake:  make(chan struct{}, 1),
 		pollSem:   make(chan struct{}, cfg.PollWorkers),
 	}
+	for _, pc := range cfg.Providers {
+		if pc.MaxInflight <= 0 {
+			pc.MaxInflight = cfg.MaxInflight
+		}
+		if pc.Rate == 0 {
+			pc.Rate = cfg.ProviderRate
+		}
+		lim := newProviderLimiter(pc.Rate, cfg.ProviderBurst)
+		u := &upstream{ProviderConfig: pc, lim: lim, sched: newPollScheduler(cfg.Poll, lim)}
+		s.ups = append(s.ups, u)
+		s.byName[u.Name] = u
+	}
+	s.catalog, s.routes, s.protocol, s.routeErr = s.serve(catalog)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -174,11 +203,10 @@ func (s *Service) RecentUnavailable(d time.Duration) (string, time.Time, bool) {
 // Catalog returns the service's model catalog.
 func (s *Service) Catalog() *Catalog { return s.catalog }
 
-// Protocol returns the provider's protocol.
-func (s *Service) Protocol() string { return s.cfg.Protocol }
-
-// Provider returns the provider the service submits to.
-func (s *Service) Provider() Provider { return s.provider }
+// Protocol returns the protocol of every model the service offers, or ""
+// when they are of several protocols (several providers); pass it to the
+// catalog's Enabled, Pick and Normalize.
+func (s *Service) Protocol() string { return s.protocol }
 
 // SetFrontend registers the frontend for jobs whose Origin.Platform is platform.
 func (s *Service) SetFrontend(platform string, f Frontend) {
@@ -203,6 +231,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.mu.Unlock()
+	if s.routeErr != nil {
+		return s.routeErr
+	}
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
@@ -238,18 +269,28 @@ type Accepted struct {
 	Balance   int
 }
 
-// Quote validates a request without charging, returning its model and price.
+// Quote validates a request without charging, returning its model and
+// price. At least one provider that serves the model must take it.
 func (s *Service) Quote(r *Request) (Quote, error) {
-	q, err := s.catalog.Normalize(s.cfg.Protocol, r)
+	q, err := s.catalog.Normalize(s.protocol, r)
 	if err != nil {
 		return q, err
 	}
-	if c, ok := s.provider.(RequestChecker); ok {
-		if err := c.CheckRequest(q.Model, r); err != nil {
-			return q, err
+	var first error
+	for _, rt := range s.routes[q.Model.ID] {
+		if rt.up.Disabled {
+			continue
 		}
+		err := rt.check(r)
+		if err == nil {
+			return q, nil
+		}
+		first = cmp.Or(first, err)
 	}
-	return q, nil
+	if first == nil {
+		first = Errorf(EUNAVAILABLE, "Model %s is unavailable now.", q.Model.ID)
+	}
+	return q, first
 }
 
 // Accept validates the request, applies the user's rate and in-flight
@@ -319,7 +360,7 @@ func (s *Service) QueueLen() int {
 	return len(s.queue)
 }
 
-// Inflight is the number of jobs at the provider.
+// Inflight is the number of jobs at the providers.
 func (s *Service) Inflight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -13,10 +13,24 @@ import (
 const barCells = 10
 
 // Status is the text of a job's status message for ev; frontends edit one
-// message in place with it.
+// message in place with it. Once a job was moved to another provider, its
+// unfinished statuses say so.
 func Status(ev core.Event) string {
+	text := status(ev)
+	if len(ev.Job.Tried) > 0 && !Final(ev) && ev.Type != core.EventRetrying {
+		text += "\n" + retriedNote
+	}
+	return text
+}
+
+// retriedNote marks a job another provider is making after the first failed.
+const retriedNote = "↪️ retried with another provider"
+
+func status(ev core.Event) string {
 	j := ev.Job
 	switch ev.Type {
+	case core.EventRetrying:
+		return fmt.Sprintf("⚠️ Job %s: the video service could not make it; retrying with another provider…", jobRef(j))
 	case core.EventQueued, core.EventPosition:
 		if ev.Position > 0 {
 			return fmt.Sprintf("⏳ Job %s is queued: position %d", jobRef(j), ev.Position)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -22,10 +23,15 @@ type Config struct {
 	CatalogPath  string
 	Catalog      *core.Catalog
 
-	Provider    string // sorapro | videocreate | demo
-	ProviderURL string
-	ProviderKey core.Secret
-	MaxInflight int
+	Provider     string // sorapro | videocreate | demo; "" with SORABOT_PROVIDERS
+	ProviderURL  string
+	ProviderKey  core.Secret
+	MaxInflight  int
+	ProviderRate float64 // calls per second
+	// ProvidersPath is SORABOT_PROVIDERS; Providers are the configured
+	// providers (from it, or the one the PROVIDER* variables make).
+	ProvidersPath string
+	Providers     []ProviderSpec
 
 	TelegramToken  core.Secret
 	TelegramAPIURL string
@@ -110,6 +116,20 @@ func (e *env) int(name string, def, min int) int {
 	return n
 }
 
+// rate reads a positive number of calls per second.
+func (e *env) rate(name string, def float64) float64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		e.fail(name, "%q is not a number of calls per second above 0", v)
+		return def
+	}
+	return f
+}
+
 func (e *env) duration(name string, def time.Duration) time.Duration {
 	v := e.str(name, "")
 	if v == "" {
@@ -151,7 +171,9 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		CatalogPath:    e.str("SORABOT_CATALOG", ""),
 		Provider:       strings.ToLower(e.str("PROVIDER", "")),
 		ProviderKey:    e.secret("PROVIDER_API_KEY"),
-		MaxInflight:    e.int("PROVIDER_MAX_INFLIGHT", 20, 1),
+		MaxInflight:    e.int("PROVIDER_MAX_INFLIGHT", defaultMaxInflight, 1),
+		ProviderRate:   e.rate("PROVIDER_RATE", defaultProviderRate),
+		ProvidersPath:  e.str("SORABOT_PROVIDERS", ""),
 		TelegramToken:  e.secret("TELEGRAM_TOKEN"),
 		TelegramAPIURL: e.url("TELEGRAM_API_URL", "https://api.telegram.org"),
 		DiscordToken:   e.secret("DISCORD_TOKEN"),
@@ -194,26 +216,10 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		e.fail("SORABOT_DEMO_PROTOCOL", "%q is not sorapro or videocreate", c.DemoProtocol)
 	}
 	chat := c.TelegramToken != "" || c.DiscordToken != ""
-	switch c.Provider {
-	case "":
-		if chat {
-			e.fail("PROVIDER", "must be set (sorapro or videocreate) when TELEGRAM_TOKEN or DISCORD_TOKEN is set: a production bot never serves demo videos")
-		} else {
-			c.Provider = ProviderDemo
-		}
-	case ProviderDemo:
-	case ProviderSoraPro:
-		c.ProviderURL = e.url("PROVIDER_URL", "https://freesoragenerator.com")
-	case ProviderVideoCreate:
-		c.ProviderURL = e.url("PROVIDER_URL", "")
-		if c.ProviderURL == "" && e.str("PROVIDER_URL", "") == "" {
-			e.fail("PROVIDER_URL", "is required for PROVIDER=videocreate")
-		}
-	default:
-		e.fail("PROVIDER", "%q is not sorapro, videocreate or demo", c.Provider)
-	}
-	if c.Provider != ProviderDemo && c.Provider != "" && c.ProviderKey == "" && !strings.Contains(strings.Join(e.errs, "\n"), "PROVIDER_API_KEY") {
-		e.fail("PROVIDER_API_KEY", "is required for PROVIDER=%s (or PROVIDER_API_KEY_FILE)", c.Provider)
+	if c.ProvidersPath != "" {
+		c.loadProviders(e)
+	} else {
+		c.singleProvider(e, chat)
 	}
 	for name, v := range map[string]string{"DISCORD_GUILD_ID": c.DiscordGuildID, "DISCORD_APP_ID": c.DiscordAppID} {
 		if v != "" && strings.Trim(v, "0123456789") != "" {
@@ -241,10 +247,53 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 			}
 		}
 	}
+	if len(c.Providers) > 0 {
+		if err := core.CheckRoutes(c.Catalog, providerInfos(c.Providers)); err != nil {
+			e.fail("SORABOT_CATALOG", "%v", err)
+		}
+	}
 	if len(e.errs) > 0 {
 		return c, fmt.Errorf("invalid configuration:\n  %s", strings.Join(e.errs, "\n  "))
 	}
 	return c, nil
+}
+
+// singleProvider reads the PROVIDER* variables: one provider named after
+// its protocol.
+func (c *Config) singleProvider(e *env, chat bool) {
+	switch c.Provider {
+	case "":
+		if chat {
+			e.fail("PROVIDER", "must be set (sorapro or videocreate) when TELEGRAM_TOKEN or DISCORD_TOKEN is set: a production bot never serves demo videos")
+		} else {
+			c.Provider = ProviderDemo
+		}
+	case ProviderDemo:
+	case ProviderSoraPro:
+		c.ProviderURL = e.url("PROVIDER_URL", defaultSoraProURL)
+	case ProviderVideoCreate:
+		c.ProviderURL = e.url("PROVIDER_URL", "")
+		if c.ProviderURL == "" && e.str("PROVIDER_URL", "") == "" {
+			e.fail("PROVIDER_URL", "is required for PROVIDER=videocreate")
+		}
+	default:
+		e.fail("PROVIDER", "%q is not sorapro, videocreate or demo", c.Provider)
+	}
+	if c.Provider != ProviderDemo && c.Provider != "" && c.ProviderKey == "" && !strings.Contains(strings.Join(e.errs, "\n"), "PROVIDER_API_KEY") {
+		e.fail("PROVIDER_API_KEY", "is required for PROVIDER=%s (or PROVIDER_API_KEY_FILE)", c.Provider)
+	}
+	c.Providers = []ProviderSpec{{Name: c.Provider, Protocol: c.Provider, Wire: c.protocol(), URL: c.ProviderURL,
+		Key: c.ProviderKey, MaxInflight: c.MaxInflight, Rate: c.ProviderRate}}
+}
+
+// loadProviders reads SORABOT_PROVIDERS, which replaces the PROVIDER* variables.
+func (c *Config) loadProviders(e *env) {
+	for _, name := range providerVars {
+		if e.str(name, "") != "" {
+			e.fail("SORABOT_PROVIDERS", "set either SORABOT_PROVIDERS or %s (the PROVIDER* variables), not both", name)
+		}
+	}
+	c.Providers = e.loadProviders(c.ProvidersPath)
 }
 
 // protocol is the wire protocol the configured provider speaks.

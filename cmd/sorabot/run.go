@@ -22,6 +22,8 @@ commands:
   generate --prompt TEXT [--image FILE]... [--model M] [-o FILE]
                    make one video and exit
   ledger verify    check that every balance equals the sum of its ledger
+  providers check  call every configured provider (balance or an authenticated
+                   read), print a table, fail if an enabled one fails
 
 Configuration comes from the environment; see README.md.
 `
@@ -47,6 +49,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("usage: sorabot ledger verify")
 		}
 		return m.ledgerVerify(ctx)
+	case "providers":
+		if len(args) != 1 || args[0] != "check" {
+			return fmt.Errorf("usage: sorabot providers check")
+		}
+		return m.providersCheck(ctx)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -139,7 +146,7 @@ func (m *Main) console(ctx context.Context, fromServe bool) error {
 		return err
 	}
 	if fromServe {
-		if cfg.Provider == ProviderDemo {
+		if allDemo(cfg.Providers) {
 			fmt.Fprintln(m.Stdout, "No TELEGRAM_TOKEN or DISCORD_TOKEN is set: starting the console with the built-in demo provider (sample videos, no real generation).")
 		} else {
 			fmt.Fprintln(m.Stdout, "No TELEGRAM_TOKEN or DISCORD_TOKEN is set: starting the console.")
@@ -153,7 +160,7 @@ func (m *Main) console(ctx context.Context, fromServe bool) error {
 	defer a.close()
 	c := console.New(a.svc, console.Options{
 		In: m.Stdin, Out: m.Stdout, User: consoleUser(m.getenv), OutDir: cfg.OutDir,
-		Provider: cfg.Provider,
+		Provider: cfg.providerLabel(),
 	})
 	a.svc.SetFrontend(console.Platform, c)
 	if err := a.start(ctx); err != nil {

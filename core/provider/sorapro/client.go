@@ -27,6 +27,7 @@ type Client struct {
 var (
 	_ core.Provider       = (*Client)(nil)
 	_ core.BalanceChecker = (*Client)(nil)
+	_ core.AccessChecker  = (*Client)(nil)
 )
 
 // Option configures a Client.

@@ -26,6 +26,7 @@ type Client struct {
 var (
 	_ core.Provider       = (*Client)(nil)
 	_ core.RequestChecker = (*Client)(nil)
+	_ core.AccessChecker  = (*Client)(nil)
 )
 
 // Option configures a Client.
