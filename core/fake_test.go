@@ -203,7 +203,8 @@ type harness struct {
 	svc      *core.Service
 	cfg      core.Config
 	videos   *httptest.Server
-	missing  bool // the video server answers 404
+	missing  bool          // the video server answers 404
+	catalog  *core.Catalog // nil: the default catalog
 }
 
 func fastConfig(dir string) core.Config {
@@ -248,7 +249,11 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.db = db
-	h.svc = core.NewService(h.cfg, db, h.provider, core.DefaultCatalog())
+	cat := h.catalog
+	if cat == nil {
+		cat = core.DefaultCatalog()
+	}
+	h.svc = core.NewService(h.cfg, db, h.provider, cat)
 	h.svc.SetFrontend("test", h.front)
 	h.t.Cleanup(h.close)
 }

@@ -34,6 +34,9 @@ type Config struct {
 	ProviderRate  rate.Limit
 	ProviderBurst int
 	Poll          PollConfig
+	// ProviderCooldown is how long a provider is down after 3 failures in
+	// a row (30 s); each relapse doubles it, up to 10 times as long.
+	ProviderCooldown time.Duration
 	// PollWorkers bounds status calls running at once (16).
 	PollWorkers int
 	// SubmitRetries is how often a create that certainly did not reach the
@@ -78,6 +81,9 @@ func (c *Config) defaults() {
 	}
 	if c.ProviderBurst <= 0 {
 		c.ProviderBurst = 1
+	}
+	if c.ProviderCooldown <= 0 {
+		c.ProviderCooldown = 30 * time.Second
 	}
 	if c.PollWorkers <= 0 {
 		c.PollWorkers = 16
@@ -178,7 +184,8 @@ func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *S
 			pc.Rate = cfg.ProviderRate
 		}
 		lim := newProviderLimiter(pc.Rate, cfg.ProviderBurst)
-		u := &upstream{ProviderConfig: pc, lim: lim, sched: newPollScheduler(cfg.Poll, lim)}
+		u := &upstream{ProviderConfig: pc, lim: lim, sched: newPollScheduler(cfg.Poll, lim),
+			health: health{base: cfg.ProviderCooldown, max: 10 * cfg.ProviderCooldown}}
 		s.ups = append(s.ups, u)
 		s.byName[u.Name] = u
 	}

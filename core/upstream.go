@@ -30,19 +30,17 @@ const (
 	ProviderDisabled = "disabled"
 )
 
-// Health rules: a provider whose calls failed for its own reasons
-// healthFailures times in a row is down for a cool-down that doubles, up to
-// healthMaxCooldown, each time it fails again right after one.
-const (
-	healthFailures    = 3
-	healthCooldown    = 30 * time.Second
-	healthMaxCooldown = 5 * time.Minute
-)
+// healthFailures provider-side failures in a row make a provider down.
+const healthFailures = 3
 
 // health tracks one provider's failures. Calls that fail for the
 // provider's reasons count (creates, status calls, tasks it failed); a
 // create that made a task or a task that made a video resets the count.
+// healthFailures in a row make it down for base (Config.ProviderCooldown);
+// each failure right after a cool-down makes it down again for twice as
+// long, up to max.
 type health struct {
+	base, max time.Duration
 	fails     int
 	downUntil time.Time
 	cooldown  time.Duration // the next down period
@@ -66,11 +64,11 @@ func (h *health) failed(now time.Time, msg string) (bool, time.Duration) {
 		return false, 0
 	}
 	if h.cooldown == 0 {
-		h.cooldown = healthCooldown
+		h.cooldown = h.base
 	}
 	d := h.cooldown
 	h.downUntil = now.Add(d)
-	h.cooldown = min(2*h.cooldown, healthMaxCooldown)
+	h.cooldown = min(2*h.cooldown, h.max)
 	h.fails, h.probation = 0, true
 	return true, d
 }
@@ -79,7 +77,7 @@ func (h *health) failed(now time.Time, msg string) (bool, time.Duration) {
 // on probation.
 func (h *health) succeeded() bool {
 	was := h.probation || !h.downUntil.IsZero()
-	h.fails, h.probation, h.cooldown, h.downUntil = 0, false, healthCooldown, time.Time{}
+	h.fails, h.probation, h.cooldown, h.downUntil = 0, false, h.base, time.Time{}
 	return was
 }
 
