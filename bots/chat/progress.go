@@ -113,10 +113,11 @@ func (t *Throttle) Force(chatKey, msgKey, text string, now time.Time) bool {
 }
 
 // Update decides for a job event: it returns the status text and whether to
-// show it, forcing final events through. The message key is the job id.
+// show it, forcing final events and a move to another provider through.
+// The message key is the job id.
 func (t *Throttle) Update(chatKey string, ev core.Event, now time.Time) (string, bool) {
 	text := Status(ev)
-	return text, t.allow(chatKey, ev.Job.ID, text, now, Final(ev))
+	return text, t.allow(chatKey, ev.Job.ID, text, now, Final(ev) || ev.Type == core.EventRetrying)
 }
 
 // Wait is how long chatKey must wait before its next edit is allowed.

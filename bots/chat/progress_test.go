@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,9 @@ func TestThrottleUpdate(t *testing.T) {
 	}
 	if _, ok := th.Update("chat", ev(core.EventProgress, 10), t0.Add(time.Second)); ok {
 		t.Fatal("Update let progress through within the interval")
+	}
+	if text, ok := th.Update("chat", ev(core.EventRetrying, -1), t0.Add(1500*time.Millisecond)); !ok || !strings.Contains(text, "another provider") {
+		t.Fatalf("Update(retrying) = %q, %v; a move to another provider must pass", text, ok)
 	}
 	if text, ok := th.Update("chat", ev(core.EventDelivered, 100), t0.Add(2*time.Second)); !ok || text != "✅ Job #12 done" {
 		t.Fatalf("Update(delivered) = %q, %v; final states must pass", text, ok)
