@@ -77,6 +77,10 @@ func TestPoolFailoverOnACreateThatMadeNoTask(t *testing.T) {
 			a.FailCreates(1, providertest.Fault{Message: providertest.ReasonModelPaused})
 			return a.URL
 		}},
+		{"concurrency limit", func(a *providertest.Server) string {
+			a.FailCreates(1, providertest.Fault{Message: "Too many concurrent tasks: the limit is 20"})
+			return a.URL
+		}},
 		{"connection refused", func(a *providertest.Server) string { return closedURL() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,23 +130,39 @@ func TestPoolFailoverOnAProviderSideTaskFailure(t *testing.T) {
 	ledgerOK(t, env)
 }
 
-func TestPoolNoFailoverOnContentPolicy(t *testing.T) {
-	dir := t.TempDir()
-	a, b := newEmulator(t), newEmulator(t)
-	a.FailNextTasks(1, providertest.ReasonContentPolicy)
-	env := poolEnv(t, dir, twoResellers(a, b))
-	p := startMain(t, env, "console")
-	p.send("/video something the provider refuses")
-	p.wait("refunded", 1)
-	p.send("/balance")
-	p.wait("500 credits", 1)
-	if err := p.finish(); err != nil {
-		t.Fatal(err)
+func TestPoolNoFailover(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script func(a *providertest.Server)
+		tasks  int // tasks made at fsg
+	}{
+		{"content policy", func(a *providertest.Server) { a.FailNextTasks(1, providertest.ReasonContentPolicy) }, 1},
+		{"content policy at create", func(a *providertest.Server) {
+			a.FailCreates(1, providertest.Fault{Message: providertest.ReasonContentPolicy})
+		}, 0},
+		{"ambiguous create", func(a *providertest.Server) {
+			a.FailCreates(1, providertest.Fault{Drop: true, Accept: true}) // made, but the answer never came
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a, b := newEmulator(t), newEmulator(t)
+			tc.script(a)
+			env := poolEnv(t, dir, twoResellers(a, b))
+			p := startMain(t, env, "console")
+			p.send("/video something that must not be made twice")
+			p.wait("refunded", 1)
+			p.send("/balance")
+			p.wait("500 credits", 1)
+			if err := p.finish(); err != nil {
+				t.Fatal(err)
+			}
+			if b.Creates() != 0 || a.Creates() != 1 || len(a.Tasks()) != tc.tasks || strings.Contains(p.out.String(), "another provider") {
+				t.Errorf("creates fsg %d backup %d, tasks at fsg %d: no failover wanted", a.Creates(), b.Creates(), len(a.Tasks()))
+			}
+			ledgerOK(t, env)
+		})
 	}
-	if b.Creates() != 0 || strings.Contains(p.out.String(), "another provider") {
-		t.Errorf("content policy failed over: %d creates at backup", b.Creates())
-	}
-	ledgerOK(t, env)
 }
 
 // maxConcurrent is the most tasks made with key at one moment at the emulator.
@@ -477,4 +497,60 @@ func newCmd(bin string, env []string, dir string) *exec.Cmd {
 	cmd := exec.Command(bin, "console")
 	cmd.Env, cmd.Dir = env, dir
 	return cmd
+}
+
+func TestProviderSpecs(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(name string) string {
+			for _, s := range kv {
+				if k, v, _ := strings.Cut(s, "="); k == name {
+					return v
+				}
+			}
+			return ""
+		}
+	}
+	files := map[string][]byte{"/p.json": []byte(`{"providers": [
+		{"name": "fsg", "protocol": "sorapro", "api_key_env": "FSG_KEY"},
+		{"name": "fsg-2", "protocol": "sorapro", "url": "https://fsg.example/", "api_key_file": "/k2", "max_inflight": 5, "rate": 2.5},
+		{"name": "gw", "protocol": "videocreate", "url": "https://gw.example", "api_key_env": "GW_KEY", "disabled": true},
+		{"name": "demo", "protocol": "demo"}]}`), "/k2": []byte(" sk-two \n")}
+	read := func(p string) ([]byte, error) {
+		if b, ok := files[p]; ok {
+			return b, nil
+		}
+		return nil, os.ErrNotExist
+	}
+	c, err := LoadConfig(env("SORABOT_PROVIDERS=/p.json", "FSG_KEY=sk-one", "GW_KEY=sk-gw"), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ProviderSpec{
+		{Name: "fsg", Protocol: "sorapro", Wire: "sorapro", URL: defaultSoraProURL, Key: "sk-one", MaxInflight: 20, Rate: 10},
+		{Name: "fsg-2", Protocol: "sorapro", Wire: "sorapro", URL: "https://fsg.example", Key: "sk-two", MaxInflight: 5, Rate: 2.5},
+		{Name: "gw", Protocol: "videocreate", Wire: "videocreate", URL: "https://gw.example", Key: "sk-gw", MaxInflight: 20, Rate: 10, Disabled: true},
+		{Name: "demo", Protocol: "demo", Wire: core.ProtocolDemo, MaxInflight: 20, Rate: 10},
+	}
+	if !slices.Equal(c.Providers, want) {
+		t.Errorf("providers\n%+v\nwant\n%+v", c.Providers, want)
+	}
+	// The PROVIDER* variables make one provider named after its protocol.
+	c, err = LoadConfig(env("PROVIDER=videocreate", "PROVIDER_URL=https://gw.example", "PROVIDER_API_KEY=k",
+		"PROVIDER_MAX_INFLIGHT=7", "PROVIDER_RATE=0.5"), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one := (ProviderSpec{Name: "videocreate", Protocol: "videocreate", Wire: "videocreate", URL: "https://gw.example", Key: "k",
+		MaxInflight: 7, Rate: 0.5}); !slices.Equal(c.Providers, []ProviderSpec{one}) {
+		t.Errorf("one provider %+v", c.Providers)
+	}
+	c, err = LoadConfig(env(), read)
+	if err != nil || len(c.Providers) != 1 || c.Providers[0].Name != "demo" || c.Providers[0].Wire != core.ProtocolSoraPro || c.Providers[0].Rate != 10 {
+		t.Errorf("the default demo: %+v, %v", c.Providers, err)
+	}
+	for _, bad := range []string{"0", "-1", "fast", "NaN", "+Inf"} {
+		if _, err := LoadConfig(env("PROVIDER_RATE="+bad), read); err == nil || !strings.Contains(err.Error(), "PROVIDER_RATE") {
+			t.Errorf("PROVIDER_RATE=%s: %v", bad, err)
+		}
+	}
 }
