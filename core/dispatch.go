@@ -209,34 +209,9 @@ func (s *Service) submit(id string, r *route) bool {
 			req.Images[i].Data = imgs[i]
 		}
 	}
-	wreq := r.request(&req)
-	var taskID string
-	for attempt := 0; ; attempt++ {
-		if err = u.lim.Wait(ctx); err != nil {
-			break
-		}
-		start := time.Now()
-		taskID, err = u.Client.Submit(ctx, r.wire, wreq)
-		s.cfg.Metrics.ProviderCall(u.Name, "submit", time.Since(start), err)
-		if err == nil {
-			break
-		}
-		s.callFailed(u, err)
-		if noTask(err) && s.hasOtherRoute(j, u) {
-			s.log.Warn("provider did not take the job; moving it to the next route", "job_id", id, "provider", u.Name, "err", err)
-			if s.failover(ctx, j, Submitting, u) {
-				return false
-			}
-			break
-		}
-		if !IsTemporary(err) || attempt >= s.cfg.SubmitRetries {
-			break
-		}
-		s.log.Warn("provider create failed before acceptance; retrying", "job_id", id, "provider", u.Name, "attempt", attempt+1, "err", err)
-		if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
-			err = ctx.Err()
-			break
-		}
+	taskID, moved, err := s.create(ctx, j, r, r.request(&req))
+	if moved {
+		return false
 	}
 	if err == nil && taskID == "" {
 		err = Errorf(EUNAVAILABLE, "The video service did not take the job.")
@@ -268,6 +243,36 @@ func (s *Service) submit(id string, r *route) bool {
 	s.notify(Event{Type: EventSubmitted, Job: j, Progress: -1})
 	s.startPolling(j, m, u, r.wire)
 	return true
+}
+
+// create calls the provider of route r for job j: a create that certainly
+// made no task goes to the next route at once (moved: the job is queued
+// again) or, when there is none, is retried with back-off.
+func (s *Service) create(ctx context.Context, j *Job, r *route, req *Request) (taskID string, moved bool, err error) {
+	u := r.up
+	for attempt := 0; ; attempt++ {
+		if err = u.lim.Wait(ctx); err != nil {
+			return "", false, err
+		}
+		start := time.Now()
+		taskID, err = u.Client.Submit(ctx, r.wire, req)
+		s.cfg.Metrics.ProviderCall(u.Name, "submit", time.Since(start), err)
+		if err == nil {
+			return taskID, false, nil
+		}
+		s.callFailed(u, err)
+		if noTask(err) && s.hasOtherRoute(j, u) {
+			s.log.Warn("provider did not take the job; moving it to the next route", "job_id", j.ID, "provider", u.Name, "err", err)
+			return "", s.failover(ctx, j, Submitting, u), err
+		}
+		if !IsTemporary(err) || attempt >= s.cfg.SubmitRetries {
+			return "", false, err
+		}
+		s.log.Warn("provider create failed before acceptance; retrying", "job_id", j.ID, "provider", u.Name, "attempt", attempt+1, "err", err)
+		if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
+			return "", false, ctx.Err()
+		}
+	}
 }
 
 // noTask reports whether a create error says the provider certainly made
