@@ -134,20 +134,32 @@ func TestPoolNoFailover(t *testing.T) {
 		name   string
 		script func(a *providertest.Server)
 		tasks  int // tasks made at fsg
+		env    func(dir string) []string
 	}{
-		{"content policy", func(a *providertest.Server) { a.FailNextTasks(1, providertest.ReasonContentPolicy) }, 1},
+		{"content policy", func(a *providertest.Server) { a.FailNextTasks(1, providertest.ReasonContentPolicy) }, 1, nil},
 		{"content policy at create", func(a *providertest.Server) {
 			a.FailCreates(1, providertest.Fault{Message: providertest.ReasonContentPolicy})
-		}, 0},
+		}, 0, nil},
 		{"ambiguous create", func(a *providertest.Server) {
 			a.FailCreates(1, providertest.Fault{Drop: true, Accept: true}) // made, but the answer never came
-		}, 1},
+		}, 1, nil},
+		{"deadline", func(a *providertest.Server) { a.SetDuration(time.Minute) }, 1, func(dir string) []string {
+			catalog := filepath.Join(dir, "catalog.json")
+			os.WriteFile(catalog, []byte(`{"models": [{"id": "sora-2-text-to-video", "protocol": "sorapro",
+				"durations": [10, 15], "default_duration": 10, "watermark_option": true,
+				"prices": {"10": 100, "15": 150}, "typical_seconds": 1, "deadline_seconds": 2}]}`), 0o600)
+			return []string{"SORABOT_CATALOG=" + catalog}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			a, b := newEmulator(t), newEmulator(t)
 			tc.script(a)
-			env := poolEnv(t, dir, twoResellers(a, b))
+			var extra []string
+			if tc.env != nil {
+				extra = tc.env(dir)
+			}
+			env := poolEnv(t, dir, twoResellers(a, b), extra...)
 			p := startMain(t, env, "console")
 			p.send("/video something that must not be made twice")
 			p.wait("refunded", 1)
