@@ -83,7 +83,7 @@ func modelCaps(m *Model) caps {
 		minImages: m.MinImages, maxImages: m.MaxImages, watermark: m.WatermarkOption, private: m.PrivateOption}
 }
 
-// protocolCaps are the protocols' own limits (PROTOCOLS.md A and B), for a
+// protocolCaps are the protocols' own limits (docs/PROTOCOLS.md), for a
 // wire model the catalog does not describe.
 var protocolCaps = map[string]caps{
 	ProtocolSoraPro: {durations: []int{10, 15, 25}, qualities: []string{"standard", "high"}, eitherKind: true,

@@ -187,9 +187,14 @@ func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *S
 		u := &upstream{ProviderConfig: pc, lim: lim, sched: newPollScheduler(cfg.Poll, lim),
 			health: health{base: cfg.ProviderCooldown, max: 10 * cfg.ProviderCooldown}}
 		s.ups = append(s.ups, u)
+		if s.byName[u.Name] != nil || u.Name == "" {
+			s.routeErr = fmt.Errorf("provider name %q is empty or used twice", u.Name)
+		}
 		s.byName[u.Name] = u
 	}
-	s.catalog, s.routes, s.protocol, s.routeErr = s.serve(catalog)
+	var err error
+	s.catalog, s.routes, s.protocol, err = s.serve(catalog)
+	s.routeErr = cmp.Or(s.routeErr, err)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
