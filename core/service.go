@@ -164,7 +164,7 @@ type Service struct {
 func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *Service {
 	cfg.defaults()
 	if len(cfg.Providers) == 0 {
-		cfg.Providers = []ProviderConfig{{Name: cfg.Protocol, Protocol: cfg.Protocol, Client: provider,
+		cfg.Providers = []ProviderConfig{{Name: cmp.Or(cfg.Protocol, "provider"), Protocol: cfg.Protocol, Client: provider,
 			MaxInflight: cfg.MaxInflight, Rate: cfg.ProviderRate}}
 	}
 	s := &Service{
