@@ -27,7 +27,9 @@ type Config struct {
 	ProviderRate  rate.Limit
 	ProviderBurst int
 	Poll          PollConfig
-	// PollWorkers bounds status calls running at once (16).
+	// PollWorkers bounds status calls running at once (MaxInflight, at
+	// least 16): each submitted job has at most one, and ProviderRate paces
+	// them, so fewer workers would cap the pace below the rate.
 	PollWorkers int
 	// SubmitRetries is how often a create that certainly did not reach the
 	// provider is retried (4).
@@ -41,7 +43,8 @@ type Config struct {
 	MaxVideoBytes int64
 	// VideoRetention is how long downloaded videos are kept (7 days).
 	VideoRetention time.Duration
-	// HTTPClient downloads results (a client with a 10-minute timeout).
+	// HTTPClient downloads results (a client with a 10-minute timeout that
+	// keeps up to 100 connections alive).
 	HTTPClient *http.Client
 	// MediaURL, when set, publishes a local file at a public link (used for
 	// videos too big to upload); otherwise the provider's link is sent.
@@ -78,7 +81,7 @@ func (c *Config) defaults() {
 		c.ProviderBurst = 1
 	}
 	if c.PollWorkers <= 0 {
-		c.PollWorkers = 16
+		c.PollWorkers = max(16, c.MaxInflight)
 	}
 	if c.SubmitRetries <= 0 {
 		c.SubmitRetries = 4
@@ -99,7 +102,11 @@ func (c *Config) defaults() {
 		c.VideoRetention = 7 * 24 * time.Hour
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
+		// Downloads run side by side: keep their connections alive (the
+		// default transport keeps 2 per host and dials anew for the rest).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 100, 100
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute, Transport: tr}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -90,6 +90,7 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 	sc := core.Config{
 		Protocol:       cfg.protocol(),
 		MaxInflight:    cfg.MaxInflight,
+		ProviderRate:   rate.Limit(cfg.ProviderRate),
 		UserMaxActive:  cfg.UserMaxActive,
 		UserRate:       rate.Limit(float64(cfg.UserRate) / 60),
 		Poll:           poll,

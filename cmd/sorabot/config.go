@@ -35,6 +35,8 @@ type Config struct {
 	ProviderURL string
 	ProviderKey core.Secret
 	MaxInflight int
+	// ProviderRate is provider calls per second (create, status, balance).
+	ProviderRate float64
 
 	TelegramToken  core.Secret
 	TelegramAPIURL string
@@ -147,6 +149,20 @@ func (e *env) text(name, def string) string {
 	return v
 }
 
+// number reads a positive decimal number such as 10 or 0.5.
+func (e *env) number(name string, def float64) float64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		e.fail(name, "%q is not a positive number such as 10 or 0.5", v)
+		return def
+	}
+	return f
+}
+
 func (e *env) duration(name string, def time.Duration) time.Duration {
 	v := e.str(name, "")
 	if v == "" {
@@ -215,6 +231,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		Provider:       strings.ToLower(e.str("PROVIDER", "")),
 		ProviderKey:    e.secret("PROVIDER_API_KEY"),
 		MaxInflight:    e.int("PROVIDER_MAX_INFLIGHT", 20, 1),
+		ProviderRate:   e.number("PROVIDER_RATE", 10),
 		TelegramToken:  e.secret("TELEGRAM_TOKEN"),
 		TelegramAPIURL: e.url("TELEGRAM_API_URL", "https://api.telegram.org"),
 		DiscordToken:   e.secret("DISCORD_TOKEN"),

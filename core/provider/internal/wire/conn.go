@@ -34,14 +34,18 @@ type Conn struct {
 }
 
 // NewConn returns a Conn to baseURL with the defaults: an HTTP client with a
-// 2-minute timeout (the caller's context bounds each call too) and a logger
-// that discards.
+// 2-minute timeout (the caller's context bounds each call too) that keeps
+// up to 100 connections to the provider alive, and a logger that discards.
 func NewConn(name, baseURL string, key core.Secret) Conn {
+	// Many creates and status calls run at once: the default transport
+	// keeps only 2 idle connections per host and dials anew for the rest.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 100, 100
 	return Conn{
 		Name: name,
 		Base: strings.TrimRight(baseURL, "/"),
 		Key:  key,
-		HTTP: &http.Client{Timeout: 2 * time.Minute},
+		HTTP: &http.Client{Timeout: 2 * time.Minute, Transport: tr},
 		Log:  slog.New(slog.DiscardHandler),
 	}
 }
