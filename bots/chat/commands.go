@@ -2,6 +2,8 @@ package chat
 
 import (
 	"strings"
+
+	"sorabot/i18n"
 )
 
 // Command names.
@@ -33,7 +35,8 @@ type Spec struct {
 	Name string
 	// Aliases are other words for it in the typed syntax (/credits).
 	Aliases []string
-	// Summary says what it does, as a menu entry: "Your last jobs".
+	// Summary is the id of the message that says what it does, as a menu
+	// entry ("cmd.history": "Your last jobs"); SummaryIn renders it.
 	Summary string
 	Args    []Arg
 	// Admin commands are for the configured admins: they are left out of
@@ -64,16 +67,17 @@ type Arg struct {
 	Name string
 	// Hint is the placeholder in usage lines: "id" gives "/job <id>".
 	Hint string
-	// Help describes it (Discord shows it under the option).
+	// Help is the id of the message that describes it (Discord shows it
+	// under the option); HelpIn renders it.
 	Help     string
 	Kind     ArgKind
 	Optional bool
 }
 
 var (
-	jobArg    = Arg{Name: "job", Hint: "id", Help: "The job number"}
-	userArg   = Arg{Name: "user", Hint: "user", Help: "Who gets them", Kind: ArgUser}
-	amountArg = Arg{Name: "amount", Hint: "amount", Help: "Credits (negative to remove)", Kind: ArgInt}
+	jobArg    = Arg{Name: "job", Hint: "id", Help: "arg.job"}
+	userArg   = Arg{Name: "user", Hint: "user", Help: "arg.user", Kind: ArgUser}
+	amountArg = Arg{Name: "amount", Hint: "amount", Help: "arg.amount", Kind: ArgInt}
 )
 
 // specs are every command, in the order menus and help list them. They are
@@ -82,27 +86,33 @@ var specs []*Spec
 
 func init() {
 	specs = []*Spec{
-		{Name: CmdVideo, Aliases: []string{"generate"}, Summary: "Make a video from a description", Request: true,
-			Args: []Arg{{Name: "prompt", Hint: "prompt", Help: "What the video shows"}}},
-		{Name: CmdStoryboard, Summary: "A storyboard, one shot per line: 5s A city at dusk", Request: true,
-			Args: []Arg{{Name: "shots", Hint: "shots", Help: "Shots like 5s A city at dusk | 5s A runner", Optional: true}}},
-		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "Your credits and last changes", run: (*runner).balance},
-		{Name: CmdHistory, Summary: "Your last jobs", run: (*runner).history},
-		{Name: CmdJob, Summary: "A job's details (sends a finished video again)", Args: []Arg{jobArg},
+		{Name: CmdVideo, Aliases: []string{"generate"}, Summary: "cmd.video", Request: true,
+			Args: []Arg{{Name: "prompt", Hint: "prompt", Help: "arg.prompt"}}},
+		{Name: CmdStoryboard, Summary: "cmd.storyboard", Request: true,
+			Args: []Arg{{Name: "shots", Hint: "shots", Help: "arg.shots", Optional: true}}},
+		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "cmd.balance", run: (*runner).balance},
+		{Name: CmdHistory, Summary: "cmd.history", run: (*runner).history},
+		{Name: CmdJob, Summary: "cmd.job", Args: []Arg{jobArg},
 			parse: parseJobArg, run: (*runner).job},
-		{Name: CmdCancel, Summary: "Cancel a job that is still waiting (refunded)", Args: []Arg{jobArg},
+		{Name: CmdCancel, Summary: "cmd.cancel", Args: []Arg{jobArg},
 			parse: parseJobArg, run: (*runner).cancel},
-		{Name: CmdModels, Summary: "The models and their prices", run: (*runner).models},
-		{Name: CmdHelp, Summary: "How it works", run: (*runner).help},
-		{Name: CmdStart, Summary: "Welcome", Hidden: true, run: (*runner).start},
-		{Name: CmdGrant, Summary: "Add credits to a user (negative to remove)", Admin: true, Args: []Arg{userArg, amountArg},
+		{Name: CmdModels, Summary: "cmd.models", run: (*runner).models},
+		{Name: CmdHelp, Summary: "cmd.help", run: (*runner).help},
+		{Name: CmdStart, Summary: "cmd.start", Hidden: true, run: (*runner).start},
+		{Name: CmdGrant, Summary: "cmd.grant", Admin: true, Args: []Arg{userArg, amountArg},
 			parse: parseGrantArgs, run: (*runner).grant},
-		{Name: CmdStats, Summary: "Users, jobs and credits", Admin: true, run: (*runner).stats},
+		{Name: CmdStats, Summary: "cmd.stats", Admin: true, run: (*runner).stats},
 	}
 }
 
 // Specs returns every command, in menu order; the caller must not change them.
 func Specs() []*Spec { return specs }
+
+// SummaryIn is the command's Summary in lang.
+func (sp *Spec) SummaryIn(lang string) string { return i18n.T(lang, sp.Summary, nil) }
+
+// HelpIn is the argument's Help in lang.
+func (a Arg) HelpIn(lang string) string { return i18n.T(lang, a.Help, nil) }
 
 // Lookup returns the command called name (or one of its aliases), nil for none.
 func Lookup(name string) *Spec {

@@ -5,8 +5,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // Texts that explain the bot: /help, /start, /models. They show commands in
@@ -29,7 +32,7 @@ func Help(cat *core.Catalog, protocol string, s Syntax) string {
 				b.WriteString(storyboardHelp(sp, s))
 			}
 		default:
-			fmt.Fprintf(&b, "%s — %s\n", s.Usage(sp), lowerFirst(sp.Summary))
+			fmt.Fprintf(&b, "%s — %s\n", s.Usage(sp), lowerFirst(sp.SummaryIn(i18n.Default)))
 		}
 	}
 	b.WriteString("\n" + optionsHelp(models, s) + "\n")
@@ -41,11 +44,14 @@ func Help(cat *core.Catalog, protocol string, s Syntax) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// lowerFirst lowers the first letter, whatever its script ("Сделать" →
+// "сделать"); a byte slice would cut a multi-byte letter in two.
 func lowerFirst(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
 		return s
 	}
-	return strings.ToLower(s[:1]) + s[1:]
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 func has(models []*core.Model, f func(*core.Model) bool) bool {
@@ -55,13 +61,13 @@ func has(models []*core.Model, f func(*core.Model) bool) bool {
 func videoHelp(sp *Spec, models []*core.Model, s Syntax) string {
 	takesImages := has(models, func(m *core.Model) bool { return m.MaxImages > 0 })
 	if s == Slash {
-		line := fmt.Sprintf("%s — %s\n", s.Usage(sp), lowerFirst(sp.Summary))
+		line := fmt.Sprintf("%s — %s\n", s.Usage(sp), lowerFirst(sp.SummaryIn(i18n.Default)))
 		if takesImages {
 			line += "   Add image:<picture> to animate a picture, or use Apps → Animate on a message with pictures.\n"
 		}
 		return line
 	}
-	line := "/video [options] <prompt> — " + lowerFirst(sp.Summary) + "\n"
+	line := "/video [options] <prompt> — " + lowerFirst(sp.SummaryIn(i18n.Default)) + "\n"
 	if takesImages {
 		line += "   Attach a photo with the command as its caption (or reply to a photo) to animate it.\n"
 	}

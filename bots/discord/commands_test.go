@@ -14,6 +14,7 @@ import (
 	"sorabot/core"
 	"sorabot/core/provider/providertest"
 	"sorabot/core/provider/sorapro"
+	"sorabot/i18n"
 )
 
 var dcFrontend = chattest.Frontend{Syntax: chat.Slash, User: dcUser}
@@ -51,8 +52,81 @@ func TestDiscordRegistersEveryCommand(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"balance", "job", "help"} {
-		if byName[name].DefaultMemberPermissions != nil || byName[name].Description != chat.Lookup(name).Summary {
+		if byName[name].DefaultMemberPermissions != nil || byName[name].Description != chat.Lookup(name).SummaryIn(i18n.Default) {
 			t.Errorf("/%s: %+v", name, byName[name])
+		}
+	}
+}
+
+// Commands, options and choices carry their texts in Italian, Chinese,
+// Spanish, Portuguese and Russian under Discord's locale keys; the names
+// stay English. (The fake refuses keys and lengths Discord refuses, so a
+// registration that went through is also a valid one.)
+func TestDiscordRegistersTranslations(t *testing.T) {
+	env := chattest.NewEnv(t, dcFrontend)
+	d := startDiscord(t, env, env.Provider)
+	locales := []discordgo.Locale{discordgo.Italian, discordgo.ChineseCN, discordgo.SpanishES, discordgo.PortugueseBR, discordgo.Russian}
+	byName := map[string]*discordgo.ApplicationCommand{}
+	for _, c := range d.fake.Commands(guild) {
+		byName[c.Name] = c
+		if c.Type == discordgo.MessageApplicationCommand {
+			continue
+		}
+		if c.NameLocalizations != nil {
+			t.Errorf("/%s has localized names %v", c.Name, *c.NameLocalizations)
+		}
+		if c.DescriptionLocalizations == nil || len(*c.DescriptionLocalizations) != len(locales) {
+			t.Errorf("/%s description localizations %v", c.Name, c.DescriptionLocalizations)
+			continue
+		}
+		for _, loc := range locales {
+			if tr := (*c.DescriptionLocalizations)[loc]; tr == "" || tr == c.Description {
+				t.Errorf("/%s in %s: %q", c.Name, loc, tr)
+			}
+		}
+		for _, o := range c.Options {
+			if len(o.DescriptionLocalizations) != len(locales) || o.NameLocalizations != nil {
+				t.Errorf("/%s %s: %+v", c.Name, o.Name, o)
+			}
+			for _, ch := range o.Choices {
+				if len(ch.NameLocalizations) != len(locales) && o.Name != "model" {
+					t.Errorf("/%s %s choice %q: %v", c.Name, o.Name, ch.Name, ch.NameLocalizations)
+				}
+			}
+		}
+	}
+	desc := func(cmd string) map[discordgo.Locale]string { return *byName[cmd].DescriptionLocalizations }
+	option := func(cmd, name string) *discordgo.ApplicationCommandOption {
+		for _, o := range byName[cmd].Options {
+			if o.Name == name {
+				return o
+			}
+		}
+		t.Fatalf("/%s has no option %s", cmd, name)
+		return nil
+	}
+	for _, c := range []struct{ got, want string }{
+		{desc("balance")[discordgo.Italian], "I tuoi crediti e gli ultimi movimenti"},
+		{desc("balance")[discordgo.ChineseCN], "你的积分和最近的变动"},
+		{desc("history")[discordgo.SpanishES], "Tus últimos trabajos"},
+		{desc("models")[discordgo.PortugueseBR], "Os modelos e seus preços"},
+		{desc("cancel")[discordgo.Russian], "Отменить задание, которое ещё ждёт (кредиты вернутся)"},
+		{option("job", "job").DescriptionLocalizations[discordgo.Italian], "Il numero del lavoro"},
+		{option("video", "prompt").DescriptionLocalizations[discordgo.ChineseCN], "视频的内容"},
+		{option("video", "orientation").Choices[1].NameLocalizations[discordgo.Italian], "verticale"},
+		{option("video", "orientation").Choices[0].NameLocalizations[discordgo.ChineseCN], "横屏"},
+		{option("video", "duration").Choices[0].NameLocalizations[discordgo.Russian], "10 с"},
+		{option("video", "duration").Choices[0].Name, "10 s"},
+		{option("grant", "amount").DescriptionLocalizations[discordgo.Russian], "Кредиты (отрицательное число — списать)"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	// Model choices are model ids, in every language.
+	for _, ch := range option("video", "model").Choices {
+		if ch.NameLocalizations != nil || ch.Name != ch.Value {
+			t.Errorf("model choice %+v", ch)
 		}
 	}
 }
