@@ -153,21 +153,26 @@ type Want struct {
 
 // Pick chooses the model for a request that names none: the first enabled
 // model of the protocol that fits, preferring the standard tier unless Pro
-// is asked (or the asked quality exists only in the pro tier).
+// is asked (or the asked quality exists only in the pro tier), and within
+// a tier a model that takes every image over one that takes fewer (the
+// first ones are then used).
 func (c *Catalog) Pick(protocol string, w Want) (*Model, error) {
-	var fits []*Model
+	var all, fewer []*Model
 	for _, m := range c.Enabled(protocol) {
 		if m.Storyboard != w.Storyboard {
-			continue
-		}
-		if !w.Storyboard && (w.Images < m.MinImages || w.Images > m.MaxImages) {
 			continue
 		}
 		if w.Quality != "" && resolveQuality(m, w.Quality) == "" {
 			continue
 		}
-		fits = append(fits, m)
+		switch {
+		case w.Storyboard, w.Images >= m.MinImages && w.Images <= m.MaxImages:
+			all = append(all, m)
+		case w.Images > m.MaxImages && m.MaxImages > 0:
+			fewer = append(fewer, m)
+		}
 	}
+	fits := append(all, fewer...)
 	for _, m := range fits {
 		if m.Pro == w.Pro {
 			return m, nil

@@ -47,8 +47,16 @@ func (s *Service) deliver(j *Job) {
 			return
 		default:
 			v.Path, v.Size = path, size
-			nj, ok, err := s.store.Transition(ctx, j.ID, []State{Succeeded}, func(j *Job) { j.VideoPath, j.VideoSize = path, size })
-			if err != nil || !ok {
+			nj, ok, err := s.writeJob(ctx, "record download", j.ID, Succeeded, 0, func(ctx context.Context) (*Job, bool, error) {
+				return s.store.Transition(ctx, j.ID, []State{Succeeded}, func(j *Job) { j.VideoPath, j.VideoSize = path, size })
+			})
+			if err != nil {
+				// Stopping (the next start delivers the job), or the job is gone.
+				s.log.Error("record download", "job_id", j.ID, "err", err)
+				return
+			}
+			if !ok {
+				s.log.Warn("downloaded the video of a job no longer succeeded", "job_id", j.ID, "state", nj.State)
 				return
 			}
 			j = nj
@@ -102,11 +110,16 @@ func (s *Service) linkFor(j *Job, v Video) Video {
 
 func (s *Service) delivered(j *Job, via string) {
 	ctx := context.WithoutCancel(s.ctx)
-	fj, ok, err := s.store.Finish(ctx, j.ID, []State{Succeeded}, Delivered, "", via)
-	if err != nil || !ok {
-		if err != nil {
-			s.log.Error("mark delivered", "job_id", j.ID, "err", err)
-		}
+	fj, ok, err := s.writeJob(ctx, "mark delivered", j.ID, Delivered, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Finish(ctx, j.ID, []State{Succeeded}, Delivered, "", via)
+	})
+	if err != nil {
+		// Stopping (the next start delivers the video again), or the job is gone.
+		s.log.Error("mark delivered", "job_id", j.ID, "via", via, "err", err)
+		return
+	}
+	if !ok {
+		s.log.Warn("delivered a job no longer succeeded", "job_id", j.ID, "state", fj.State)
 		return
 	}
 	s.cfg.Metrics.JobState(Succeeded, Delivered)

@@ -2,9 +2,14 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
+
+// storeAttempts bounds the tries of a store call whose failure the job
+// survives another way (the job fails and is refunded instead).
+const storeAttempts = 5
 
 // dispatchLoop moves queued jobs to providers. The queue is FIFO; each job
 // goes to the first of its routes whose provider is up and has a free slot,
@@ -180,11 +185,15 @@ func (s *Service) submit(id string, r *route) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 2*time.Minute)
 	defer cancel()
 	u := r.up
-	j, ok, err := s.store.Transition(ctx, id, []State{Queued}, func(j *Job) {
-		j.State, j.Provider, j.WireModel = Submitting, u.Name, r.wire.ID
+	j, ok, err := s.writeJob(ctx, "mark submitting", id, Submitting, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, id, []State{Queued}, func(j *Job) {
+			j.State, j.Provider, j.WireModel = Submitting, u.Name, r.wire.ID
+		})
 	})
 	if err != nil {
-		s.log.Error("mark submitting", "job_id", id, "err", err)
+		// Stopping (or the job is gone): a job still queued is queued
+		// again at the next start.
+		s.log.Warn("mark submitting", "job_id", id, "err", err)
 		return false
 	}
 	if !ok {
@@ -196,7 +205,11 @@ func (s *Service) submit(id string, r *route) bool {
 		s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
 		return false
 	}
-	imgs, err := s.store.Images(ctx, id)
+	var imgs [][]byte
+	err = s.persist(ctx, "load images", id, storeAttempts, func(ctx context.Context) (err error) {
+		imgs, err = s.store.Images(ctx, id)
+		return err
+	})
 	if err != nil {
 		s.log.Error("load images", "job_id", id, "err", err)
 		s.fail(ctx, j, []State{Submitting}, err)
@@ -226,18 +239,22 @@ func (s *Service) submit(id string, r *route) bool {
 	}
 	s.callSucceeded(u)
 	now := time.Now().UTC()
-	j, ok, err = s.store.Transition(ctx, id, []State{Submitting}, func(j *Job) {
-		j.State, j.TaskID, j.SubmittedAt = Submitted, taskID, now
+	sj, ok, err := s.writeJob(ctx, "store task id", id, Submitted, storeAttempts, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, id, []State{Submitting}, func(j *Job) {
+			j.State, j.TaskID, j.SubmittedAt = Submitted, taskID, now
+		})
 	})
 	if err != nil || !ok {
 		// The task exists at the provider but we could not record it: treat
 		// it like a crash in between (fail and refund, never resubmit).
 		s.log.Error("store task id", "job_id", id, "provider", u.Name, "task_id", taskID, "err", err)
-		if j != nil {
-			s.fail(ctx, j, []State{Submitting}, err)
+		if err == nil {
+			err = fmt.Errorf("store task id: job %s is %s, not submitting", id, sj.State)
 		}
+		s.fail(ctx, j, []State{Submitting}, err)
 		return false
 	}
+	j = sj
 	s.cfg.Metrics.JobState(Submitting, Submitted)
 	s.log.Info("job submitted", "job_id", id, "model", m.ID, "provider", u.Name, "wire_model", r.wire.ID, "task_id", taskID)
 	s.notify(Event{Type: EventSubmitted, Job: j, Progress: -1})
@@ -269,7 +286,7 @@ func (s *Service) create(ctx context.Context, j *Job, r *route, req *Request) (t
 			return "", false, err
 		}
 		s.log.Warn("provider create failed before acceptance; retrying", "job_id", j.ID, "provider", u.Name, "attempt", attempt+1, "err", err)
-		if !Sleep(ctx, s.cfg.RetryBase<<attempt) {
+		if !Sleep(ctx, retryWait(err, 0, s.cfg.RetryBase<<attempt)) {
 			return "", false, ctx.Err()
 		}
 	}
@@ -289,12 +306,16 @@ func noTask(err error) bool {
 // caller then fails it.
 func (s *Service) failover(ctx context.Context, j *Job, from State, u *upstream) bool {
 	oldTask := j.TaskID
-	nj, ok, err := s.store.Transition(ctx, j.ID, []State{from}, func(j *Job) {
-		j.State = Queued
-		j.Tried = append(j.Tried, u.Name)
-		j.Provider, j.WireModel, j.TaskID, j.SubmittedAt = "", "", "", time.Time{}
+	nj, ok, err := s.writeJob(ctx, "move job to another provider", j.ID, Queued, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, j.ID, []State{from}, func(j *Job) {
+			j.State = Queued
+			j.Tried = append(j.Tried, u.Name)
+			j.Provider, j.WireModel, j.TaskID, j.SubmittedAt = "", "", "", time.Time{}
+		})
 	})
 	if err != nil {
+		// Stopping, or the job is gone: the caller fails it (a job still
+		// there is recovered at the next start).
 		s.log.Error("move job to another provider", "job_id", j.ID, "provider", u.Name, "err", err)
 		return false
 	}
@@ -323,13 +344,16 @@ func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 		s.lastUnavailable.at, s.lastUnavailable.msg = time.Now(), j.Req.Model+": "+msg
 		s.mu.Unlock()
 	}
-	fj, ok, ferr := s.store.Finish(ctx, j.ID, from, Failed, code, msg)
+	fj, ok, ferr := s.writeJob(ctx, "finish failed job", j.ID, Failed, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Finish(ctx, j.ID, from, Failed, code, msg)
+	})
 	if ferr != nil {
+		// Stopping (the next start fails or resumes the job), or the job is gone.
 		s.log.Error("finish failed job", "job_id", j.ID, "err", ferr)
 		return
 	}
 	if !ok {
-		return
+		return // finished meanwhile
 	}
 	s.cfg.Metrics.JobState(j.State, Failed)
 	s.cfg.Metrics.Refunded(fj.Price)

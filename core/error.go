@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. The set is closed: every error a user can see maps to one of them.
@@ -99,6 +100,34 @@ func Refused(err error) error {
 func IsRefused(err error) bool {
 	var r refused
 	return errors.As(err, &r)
+}
+
+// retryAfter carries the wait a provider asked for before the next call.
+type retryAfter struct {
+	err error
+	d   time.Duration
+}
+
+func (r retryAfter) Error() string { return r.err.Error() }
+func (r retryAfter) Unwrap() error { return r.err }
+
+// WithRetryAfter wraps err with the wait the provider asked for (a 429's
+// Retry-After); the service makes its next call to that provider for the
+// same job no sooner. A non-positive d leaves err as it is.
+func WithRetryAfter(err error, d time.Duration) error {
+	if err == nil || d <= 0 {
+		return err
+	}
+	return retryAfter{err, d}
+}
+
+// RetryAfter returns the wait err (or anything it wraps) asks for.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r retryAfter
+	if errors.As(err, &r) {
+		return r.d, true
+	}
+	return 0, false
 }
 
 // ErrTooBig is returned by a Deliverer whose platform refused a file as too

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestErrorCodeAndMessage(t *testing.T) {
@@ -114,5 +115,28 @@ func TestErrorTemporary(t *testing.T) {
 	}
 	if !errors.Is(Temporary(io.EOF), io.EOF) {
 		t.Error("errors.Is(Temporary(io.EOF), io.EOF) is false")
+	}
+}
+
+func TestErrorRetryAfter(t *testing.T) {
+	base := Temporary(Errorf(EUNAVAILABLE, "busy"))
+	if WithRetryAfter(nil, time.Second) != nil {
+		t.Error("WithRetryAfter(nil) != nil")
+	}
+	if err := WithRetryAfter(base, 0); err != base {
+		t.Errorf("WithRetryAfter(err, 0) = %v, want err unchanged", err)
+	}
+	if _, ok := RetryAfter(base); ok {
+		t.Error("RetryAfter of an error without a wait reports one")
+	}
+	err := fmt.Errorf("status 1: %w", WithRetryAfter(base, 3*time.Second))
+	if d, ok := RetryAfter(err); !ok || d != 3*time.Second {
+		t.Errorf("RetryAfter = %v, %v; want 3s", d, ok)
+	}
+	if !IsTemporary(err) || ErrorCode(err) != EUNAVAILABLE || ErrorMessage(err) != "busy" {
+		t.Errorf("the wait hides the error: temporary %v, code %q, message %q", IsTemporary(err), ErrorCode(err), ErrorMessage(err))
+	}
+	if err.Error() != "status 1: "+base.Error() {
+		t.Errorf("the wait changes the text: %q", err.Error())
 	}
 }

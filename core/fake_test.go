@@ -2,12 +2,14 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,6 +207,11 @@ type harness struct {
 	videos   *httptest.Server
 	missing  bool          // the video server answers 404
 	catalog  *core.Catalog // nil: the default catalog
+	// store, when set, is what the service uses in place of db (db stays
+	// the real bbolt store underneath, and what the test reads).
+	store func(db *storage.DB) core.Store
+	// real, when set, is the provider the service uses instead of provider.
+	real core.Provider
 }
 
 func fastConfig(dir string) core.Config {
@@ -253,7 +260,15 @@ func (h *harness) open() {
 	if cat == nil {
 		cat = core.DefaultCatalog()
 	}
-	h.svc = core.NewService(h.cfg, db, h.provider, cat)
+	var st core.Store = db
+	if h.store != nil {
+		st = h.store(db)
+	}
+	var p core.Provider = h.provider
+	if h.real != nil {
+		p = h.real
+	}
+	h.svc = core.NewService(h.cfg, st, p, cat)
 	h.svc.SetFrontend("test", h.front)
 	h.t.Cleanup(h.close)
 }
@@ -265,11 +280,17 @@ func (h *harness) start() {
 	}
 }
 
-func (h *harness) close() {
+// stop stops the service, waiting for everything it runs; the database
+// stays open for the test to read.
+func (h *harness) stop() {
 	if h.svc != nil {
 		h.svc.Stop()
 		h.svc = nil
 	}
+}
+
+func (h *harness) close() {
+	h.stop()
 	if h.db != nil {
 		h.db.Close()
 		h.db = nil
@@ -321,6 +342,29 @@ func (h *harness) waitEvent(id string, want core.EventType) {
 	}
 }
 
+// count returns how many events of type want the frontend saw for a job.
+func (h *harness) count(id string, want core.EventType) int {
+	n := 0
+	for _, t := range h.front.eventTypes(id) {
+		if t == want {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds, failing after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func (h *harness) balance(user string) int {
 	h.t.Helper()
 	a, err := h.db.Account(context.Background(), user)
@@ -351,4 +395,107 @@ func (h *harness) refunds(user, jobID string) int {
 		}
 	}
 	return n
+}
+
+// flakyStore is the real store with failures injected into chosen calls:
+// the data stays in bbolt, only the answer of a scripted call is an error.
+type flakyStore struct {
+	core.Store
+	mu     sync.Mutex
+	faults map[string]*storeFault
+	calls  map[string]int
+}
+
+// storeFault scripts the next n calls of one op (n < 0: every call).
+type storeFault struct {
+	n int
+	// landed: the call reaches bbolt and is committed, but reports an error
+	// (as a commit whose outcome the caller cannot know).
+	landed bool
+}
+
+// errDisk is the injected failure, an internal error like a failed fsync.
+var errDisk = errors.New("injected: input/output error")
+
+func newFlakyStore(s core.Store) *flakyStore {
+	return &flakyStore{Store: s, faults: map[string]*storeFault{}, calls: map[string]int{}}
+}
+
+// failN makes the next n calls of op fail (n < 0: all of them). An op
+// names the call and the states it moves from: "transition queued",
+// "finish submitting>failed", "job", "images".
+func (f *flakyStore) failN(op string, n int, landed bool) *flakyStore {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults[op] = &storeFault{n: n, landed: landed}
+	return f
+}
+
+// count is how many calls of op were made.
+func (f *flakyStore) count(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[op]
+}
+
+// fault records a call of op and reports whether it fails, and whether it
+// fails after reaching the store.
+func (f *flakyStore) fault(op string) (fail, landed bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[op]++
+	ft := f.faults[op]
+	if ft == nil || ft.n == 0 {
+		return false, false
+	}
+	if ft.n > 0 {
+		ft.n--
+	}
+	return true, ft.landed
+}
+
+func statesOp(call string, from []core.State) string {
+	s := make([]string, len(from))
+	for i, st := range from {
+		s[i] = string(st)
+	}
+	return call + " " + strings.Join(s, ",")
+}
+
+func (f *flakyStore) Transition(ctx context.Context, id string, from []core.State, fn func(*core.Job)) (*core.Job, bool, error) {
+	fail, landed := f.fault(statesOp("transition", from))
+	if fail && !landed {
+		return nil, false, fmt.Errorf("transition job %s: %w", id, errDisk)
+	}
+	j, ok, err := f.Store.Transition(ctx, id, from, fn)
+	if fail {
+		return nil, false, fmt.Errorf("transition job %s: %w", id, errDisk)
+	}
+	return j, ok, err
+}
+
+func (f *flakyStore) Finish(ctx context.Context, id string, from []core.State, to core.State, code, reason string) (*core.Job, bool, error) {
+	fail, landed := f.fault(statesOp("finish", from) + ">" + string(to))
+	if fail && !landed {
+		return nil, false, fmt.Errorf("finish job %s: %w", id, errDisk)
+	}
+	j, ok, err := f.Store.Finish(ctx, id, from, to, code, reason)
+	if fail {
+		return nil, false, fmt.Errorf("finish job %s: %w", id, errDisk)
+	}
+	return j, ok, err
+}
+
+func (f *flakyStore) Job(ctx context.Context, id string) (*core.Job, error) {
+	if fail, _ := f.fault("job"); fail {
+		return nil, fmt.Errorf("job %s: %w", id, errDisk)
+	}
+	return f.Store.Job(ctx, id)
+}
+
+func (f *flakyStore) Images(ctx context.Context, id string) ([][]byte, error) {
+	if fail, _ := f.fault("images"); fail {
+		return nil, fmt.Errorf("images of job %s: %w", id, errDisk)
+	}
+	return f.Store.Images(ctx, id)
 }

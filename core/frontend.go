@@ -6,13 +6,13 @@ import "context"
 type EventType string
 
 const (
-	EventQueued    EventType = "queued"    // accepted; Position is its place in line
+	EventQueued    EventType = "queued"    // accepted and charged (by Accept, before it returns); Position is its place in line
 	EventPosition  EventType = "position"  // still queued, Position moved
 	EventSubmitted EventType = "submitted" // the provider took it
 	EventProgress  EventType = "progress"  // Progress changed
 	EventRetrying  EventType = "retrying"  // a provider failed it; another one gets it (Job.Tried)
 	EventFailed    EventType = "failed"    // failed and refunded
-	EventCanceled  EventType = "canceled"  // canceled and refunded
+	EventCanceled  EventType = "canceled"  // canceled and refunded (by Cancel, before it returns)
 	EventDelivered EventType = "delivered" // the video reached the user
 )
 
@@ -22,6 +22,7 @@ type Event struct {
 	Job      *Job // a snapshot; frontends must not modify it
 	Position int  // 1-based queue position, for queued events
 	Progress int  // 0–100, or -1 when unknown
+	Balance  int  // the user's balance after the charge, for queued events
 }
 
 // Video is a finished video ready to deliver. Path is a local file, empty

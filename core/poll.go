@@ -17,8 +17,23 @@ type PollConfig struct {
 	KeepAlive time.Duration
 	// MinGap is the shortest gap between two polls of one job.
 	MinGap time.Duration
-	// MaxBackoff caps the wait after failed status calls.
+	// MaxBackoff caps the wait after failed status calls (15 s), so a
+	// provider that recovers is noticed at once. A provider's Retry-After
+	// is honoured instead, up to maxRetryAfter.
 	MaxBackoff time.Duration
+}
+
+// maxRetryAfter caps the wait a provider's Retry-After can impose on one
+// call, so a silly header cannot park a job for hours.
+const maxRetryAfter = time.Minute
+
+// retryWait is how long to wait before retrying after err: the wait the
+// provider asked for (at least floor, at most maxRetryAfter), else backoff.
+func retryWait(err error, floor, backoff time.Duration) time.Duration {
+	if d, ok := RetryAfter(err); ok {
+		return min(max(d, floor), maxRetryAfter)
+	}
+	return backoff
 }
 
 func (c *PollConfig) defaults() {
@@ -32,7 +47,7 @@ func (c *PollConfig) defaults() {
 		c.MinGap = min(2*time.Second, c.KeepAlive/2)
 	}
 	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = time.Minute
+		c.MaxBackoff = 15 * time.Second
 	}
 }
 
@@ -203,13 +218,13 @@ func (p *pollScheduler) keepAlive() time.Duration {
 	return k
 }
 
-// failed reschedules a job whose status call failed: exponential backoff.
-func (p *pollScheduler) failed(e *pollEntry, now time.Time) {
+// failed reschedules a job whose status call at now failed with err: after
+// the provider's Retry-After when it sent one, else after an exponential
+// backoff capped at cfg.MaxBackoff.
+func (p *pollScheduler) failed(e *pollEntry, now time.Time, err error) {
 	e.errs++
-	d := p.cfg.MinGap << min(e.errs-1, 10)
-	if d > p.cfg.MaxBackoff {
-		d = p.cfg.MaxBackoff
-	}
+	d := min(p.cfg.MinGap<<min(e.errs-1, 10), p.cfg.MaxBackoff)
+	d = retryWait(err, p.cfg.MinGap, d)
 	p.schedule(e, now.Add(d), now.Add(d))
 }
 

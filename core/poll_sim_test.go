@@ -1,6 +1,8 @@
 package core
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -278,4 +280,97 @@ func BenchmarkPollUnderLoad(b *testing.B) {
 	b.ReportMetric(median(d).Seconds(), "p50-detect-s")
 	b.ReportMetric(float64(peakInFlight(a.jobs)), "peak-inflight")
 	b.ReportMetric(1000/5.0, "fixed5s-needed-req/s")
+}
+
+// TestPollBackoffCapped: failed status calls back off 2, 4, 8 s and then
+// never more than 15 s, and the scheduler offers the job no sooner.
+func TestPollBackoffCapped(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newPollScheduler(PollConfig{}, nil)
+	p.add("1", "t", simModel(), t0, t0)
+	now := t0.Add(p.cfg.First)
+	for i, want := range []time.Duration{2, 4, 8, 15, 15, 15, 15} {
+		want *= time.Second
+		e, _ := p.next(now)
+		if e == nil {
+			t.Fatalf("failure %d: no look due at %v", i, now.Sub(t0))
+		}
+		p.failed(e, now, Temporary(errors.New("HTTP 503")))
+		if got := e.due.Sub(now); got != want {
+			t.Fatalf("failure %d: next look after %v, want %v", i+1, got, want)
+		}
+		if e, wait := p.next(now.Add(want - time.Millisecond)); e != nil || wait != time.Millisecond {
+			t.Fatalf("failure %d: offered %v, wait %v before the back-off ends", i+1, e, wait)
+		}
+		now = now.Add(want)
+	}
+}
+
+// TestPollRecoveryNoticedAtOnce: a 2-second task whose first five status
+// calls fail is found done within 15 s of the provider answering again,
+// and within a minute of its submission.
+func TestPollRecoveryNoticedAtOnce(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newPollScheduler(PollConfig{}, nil)
+	p.add("1", "t", simModel(), t0, t0)
+	now, calls := t0, 0
+	var lastFailure time.Time
+	for {
+		e, wait := p.next(now)
+		if e == nil {
+			now = now.Add(wait)
+			continue
+		}
+		calls++
+		if calls <= 5 {
+			p.failed(e, now, Temporary(errors.New("HTTP 502")))
+			lastFailure = now
+			continue
+		}
+		break // the provider answers "done": the task took 2 s
+	}
+	if d := now.Sub(lastFailure); d > 15*time.Second {
+		t.Errorf("recovered provider noticed %v after the last failure, want <= 15s", d)
+	}
+	if d := now.Sub(t0); d >= time.Minute {
+		t.Errorf("a 2-second task found done after %v", d)
+	}
+}
+
+// TestPollRetryAfter: a status call answered with a Retry-After is not
+// repeated before that wait and comes right after it, whatever the
+// exponential back-off would say; silly waits are bounded.
+func TestPollRetryAfter(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name       string
+		errsBefore int
+		after      time.Duration
+		want       time.Duration
+	}{
+		{"429 with Retry-After: 3", 0, 3 * time.Second, 3 * time.Second},
+		{"shorter than the back-off", 4, 3 * time.Second, 3 * time.Second},
+		{"longer than the back-off cap", 0, 40 * time.Second, 40 * time.Second},
+		{"below the shortest gap", 0, 500 * time.Millisecond, 2 * time.Second},
+		{"an hour", 0, time.Hour, maxRetryAfter},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPollScheduler(PollConfig{}, nil)
+			p.add("1", "t", simModel(), t0, t0)
+			now := t0.Add(p.cfg.First)
+			e, _ := p.next(now)
+			e.errs = tc.errsBefore
+			err := fmt.Errorf("status: %w", WithRetryAfter(Temporary(Errorf(EUNAVAILABLE, "busy")), tc.after))
+			p.failed(e, now, err)
+			if got := e.due.Sub(now); got != tc.want {
+				t.Fatalf("next look after %v, want %v", got, tc.want)
+			}
+			if e, _ := p.next(now.Add(tc.want - time.Millisecond)); e != nil {
+				t.Fatal("offered before the wait ended")
+			}
+			if e, _ := p.next(now.Add(tc.want)); e == nil {
+				t.Fatal("not offered when the wait ended")
+			}
+		})
+	}
 }

@@ -93,7 +93,7 @@ func (s *Service) poll(e *pollEntry) {
 	case err != nil:
 		s.callFailed(u, err)
 		s.pmu.Lock()
-		u.sched.failed(e, now)
+		u.sched.failed(e, now, err)
 		errs := e.errs
 		s.pmu.Unlock()
 		s.kick(s.pollWake)
@@ -167,13 +167,18 @@ func (s *Service) Polling() int {
 func (s *Service) succeed(j *Job, url string) {
 	ctx := context.WithoutCancel(s.ctx)
 	now := time.Now().UTC()
-	nj, ok, err := s.store.Transition(ctx, j.ID, []State{Submitted}, func(j *Job) {
-		j.State, j.VideoURL, j.DoneAt = Succeeded, url, now
+	nj, ok, err := s.writeJob(ctx, "mark succeeded", j.ID, Succeeded, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, j.ID, []State{Submitted}, func(j *Job) {
+			j.State, j.VideoURL, j.DoneAt = Succeeded, url, now
+		})
 	})
-	if err != nil || !ok {
-		if err != nil {
-			s.log.Error("mark succeeded", "job_id", j.ID, "err", err)
-		}
+	if err != nil {
+		// Stopping (the next start polls the job again), or the job is gone.
+		s.log.Error("mark succeeded", "job_id", j.ID, "err", err)
+		return
+	}
+	if !ok {
+		s.log.Warn("finished task of a job no longer submitted", "job_id", j.ID, "state", nj.State)
 		return
 	}
 	s.cfg.Metrics.JobState(Submitted, Succeeded)

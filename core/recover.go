@@ -24,13 +24,13 @@ func (s *Service) recover(ctx context.Context) error {
 			s.mu.Unlock()
 			queued++
 		case Submitting:
-			s.fail(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE,
+			s.failLater(ctx, j, []State{Submitting}, Errorf(EUNAVAILABLE,
 				"The bot restarted while sending your job to the video service."))
 			failed++
 		case Submitted:
 			m, ok := s.catalog.Model(j.Req.Model)
 			if !ok {
-				s.fail(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
+				s.failLater(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE, "Model %s is unavailable now.", j.Req.Model))
 				failed++
 				continue
 			}
@@ -38,7 +38,7 @@ func (s *Service) recover(ctx context.Context) error {
 			if u == nil {
 				s.log.Warn("the job's provider is no longer configured; failing and refunding it", "job_id", j.ID,
 					"provider", j.Provider, "task_id", j.TaskID)
-				s.fail(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE,
+				s.failLater(ctx, j, []State{Submitted}, Errorf(EUNAVAILABLE,
 					"The video service that was making your video is no longer used by this bot."))
 				failed++
 				continue
@@ -105,4 +105,14 @@ func (s *Service) placeOf(ctx context.Context, j *Job, m *Model) (u *upstream, w
 	cp := *m
 	cp.ID = j.WireModel
 	return u, &cp
+}
+
+// failLater fails a job without holding up the start: a store write that
+// fails is retried in the background until it lands or the service stops.
+func (s *Service) failLater(ctx context.Context, j *Job, from []State, err error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.fail(ctx, j, from, err)
+	}()
 }

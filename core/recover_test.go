@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -51,11 +52,15 @@ func TestRecoverFromEveryCrashState(t *testing.T) {
 
 	h.start()
 	for _, id := range []string{queued, submitted, succeeded} {
-		h.waitState(id, core.Delivered)
+		h.waitEvent(id, core.EventDelivered)
 	}
-	j := h.waitState(submitting, core.Failed)
-	if !j.Refunded || j.Err == "" {
-		t.Fatalf("submitting job after restart: %+v", j)
+	h.waitEvent(submitting, core.EventFailed)
+	// Every job has ended; stopping waits for whatever the service still
+	// runs, so a wrong second delivery or create would be counted below.
+	h.stop()
+	j, err := h.db.Job(ctx, submitting)
+	if err != nil || j.State != core.Failed || !j.Refunded || j.Err == "" {
+		t.Fatalf("submitting job after restart: %+v %v", j, err)
 	}
 	creates, _ := h.provider.counts()
 	if creates-createsBefore != 1 {
@@ -69,21 +74,39 @@ func TestRecoverFromEveryCrashState(t *testing.T) {
 	if n := h.refunds("test:s", submitting); n != 1 {
 		t.Fatalf("%d refunds", n)
 	}
-	if d := h.front.deliveries(); len(d) != 3 {
-		t.Fatalf("%d deliveries, want 3", len(d))
+	checkDeliveredOnce := func(when string) {
+		t.Helper()
+		per := map[string]int{}
+		for _, d := range h.front.deliveries() {
+			per[d.job.ID]++
+		}
+		want := map[string]int{queued: 1, submitted: 1, succeeded: 1}
+		if !maps.Equal(per, want) {
+			t.Fatalf("%s: deliveries per job %v, want %v", when, per, want)
+		}
+		for _, id := range []string{queued, submitted, succeeded} {
+			if n := h.count(id, core.EventDelivered); n != 1 {
+				t.Fatalf("%s: job %s has %d delivered events", when, id, n)
+			}
+		}
 	}
+	checkDeliveredOnce("after recovery")
 	h.verify()
 
-	// A second restart finds nothing to do.
+	// A second restart finds nothing to do: nothing is active, and once it
+	// has stopped again nothing more was created, polled or delivered.
 	h.close()
 	h.open()
-	h.start()
 	if jobs, err := h.db.ActiveJobs(ctx); err != nil || len(jobs) != 0 {
 		t.Fatalf("active jobs after recovery: %d %v", len(jobs), err)
 	}
-	if d := h.front.deliveries(); len(d) != 3 {
-		t.Fatalf("%d deliveries after a second restart", len(d))
+	creates, statuses := h.provider.counts()
+	h.start()
+	h.stop()
+	if c, s := h.provider.counts(); c != creates || s != statuses {
+		t.Fatalf("the second restart made %d creates and %d status calls", c-creates, s-statuses)
 	}
+	checkDeliveredOnce("after a second restart")
 	h.verify()
 }
 
@@ -101,10 +124,14 @@ func TestStopResumes(t *testing.T) {
 	h.close()
 	h.open()
 	h.start()
-	h.waitState(a.Job.ID, core.Delivered)
-	h.waitState(b.Job.ID, core.Delivered)
+	h.waitEvent(a.Job.ID, core.EventDelivered)
+	h.waitEvent(b.Job.ID, core.EventDelivered)
+	h.stop()
 	if c, _ := h.provider.counts(); c != 2 {
 		t.Fatalf("%d creates, want 2", c)
+	}
+	if d := h.front.deliveries(); len(d) != 2 || d[0].job.ID == d[1].job.ID {
+		t.Fatalf("%d deliveries, want one per job", len(d))
 	}
 	h.verify()
 }

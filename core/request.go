@@ -102,7 +102,7 @@ func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
 			r.Duration = got
 		}
 	}
-	if err := checkImages(m, r); err != nil {
+	if err := checkImages(m, r, note); err != nil {
 		return q, err
 	}
 
@@ -234,15 +234,21 @@ func joinInts(v []int) string {
 // imageTypes are the pictures providers take, by sniffed content type.
 var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/webp": true}
 
-func checkImages(m *Model, r *Request) error {
+// checkImages checks the images by content; of more images than the model
+// takes, the first ones are used and a note says so.
+func checkImages(m *Model, r *Request, note func(string, ...any)) error {
 	n := len(r.Images)
 	switch {
 	case n > 0 && m.MaxImages == 0:
 		return Errorf(EINVALID, "%s does not take images; leave the image out or choose an image model.", m.ID)
 	case n < m.MinImages:
 		return Errorf(EINVALID, "%s needs an image to animate: attach one.", m.ID)
+	case n > m.MaxImages && m.MaxImages == 1:
+		note("%s takes one image: using the first of the %d you sent.", m.ID, n)
+		r.Images = r.Images[:1]
 	case n > m.MaxImages:
-		return Errorf(EINVALID, "%s takes at most %d image(s); you sent %d.", m.ID, m.MaxImages, n)
+		note("%s takes at most %d images: using the first %d of the %d you sent.", m.ID, m.MaxImages, m.MaxImages, n)
+		r.Images = r.Images[:m.MaxImages]
 	}
 	for i := range r.Images {
 		img := &r.Images[i]

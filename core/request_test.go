@@ -276,9 +276,15 @@ func TestNormalizeModel(t *testing.T) {
 		{name: "videocreate/pick storyboard", proto: vc,
 			req:  Request{Storyboard: true, Prompt: "a cat"},
 			code: EUNAVAILABLE, msg: []string{"Storyboards are not available"}},
+		// An album: the image model takes the first picture, and says so.
 		{name: "sorapro/pick two images", proto: sp,
-			req:  Request{Prompt: "a cat", Images: []Image{rqImg(rqPNG()), rqImg(rqPNG())}},
-			code: EUNAVAILABLE, msg: []string{"2 image(s)"}},
+			req:   Request{Prompt: "a cat", Images: []Image{rqImg(rqPNG()), rqImg(rqPNG())}},
+			model: "sora-2-image-to-video", price: 100, duration: 10,
+			notes: []string{"sora-2-image-to-video takes one image: using the first of the 2 you sent."}},
+		{name: "sorapro/pick two images pro", proto: sp,
+			req:   Request{Prompt: "a cat", Pro: true, Images: []Image{rqImg(rqPNG()), rqImg(rqPNG())}},
+			model: "sora-2-pro-image-to-video", price: 375, duration: 10, quality: "standard",
+			notes: []string{"using the first of the 2"}},
 		{name: "sorapro/named text with storyboard flag", proto: sp,
 			req:  Request{Model: "sora-2-text-to-video", Storyboard: true, Prompt: "a cat"},
 			code: EINVALID, msg: []string{"sora-2-text-to-video is not a storyboard model"}},
@@ -418,9 +424,18 @@ func TestNormalizeImages(t *testing.T) {
 			normCase{name: "sorapro/" + model + "/without image", proto: sp,
 				req:  Request{Model: model, Prompt: "animate"},
 				code: EINVALID, msg: []string{model, "needs an image"}},
+			// The first image is used; the others are neither sent nor checked.
 			normCase{name: "sorapro/" + model + "/two images", proto: sp,
-				req:  Request{Model: model, Prompt: "animate", Images: []Image{rqImg(rqPNG()), rqImg(rqPNG())}},
-				code: EINVALID, msg: []string{"at most 1 image", "you sent 2"}},
+				req:   Request{Model: model, Prompt: "animate", Images: []Image{rqImg(rqJPEG()), rqImg(rqPNG())}},
+				model: model, price: price, duration: 10, quality: quality, check: mimes("image/jpeg"),
+				notes: []string{model + " takes one image: using the first of the 2 you sent."}},
+			normCase{name: "sorapro/" + model + "/three images, a later one bad", proto: sp,
+				req:   Request{Model: model, Prompt: "animate", Images: []Image{rqImg(rqWebP()), rqImg(rqGIF()), {}}},
+				model: model, price: price, duration: 10, quality: quality, check: mimes("image/webp"),
+				notes: []string{"using the first of the 3"}},
+			normCase{name: "sorapro/" + model + "/two images, the first bad", proto: sp,
+				req:  Request{Model: model, Prompt: "animate", Images: []Image{rqImg(rqGIF()), rqImg(rqPNG())}},
+				code: EINVALID, msg: []string{"Image 1", "not a PNG, JPEG or WebP"}},
 		)
 	}
 	four := []Image{rqImg(rqPNG()), rqImg(rqJPEG()), rqImg(rqWebP()), {Data: rqJPEG(), MIME: "image/png"}}
@@ -453,11 +468,15 @@ func TestNormalizeImages(t *testing.T) {
 			model: "sora-2-pro", price: 675, duration: 15, quality: "small",
 			check: mimes("image/png", "image/jpeg", "image/webp", "image/jpeg")},
 		normCase{name: "videocreate/sora-2 five images", proto: vc,
-			req:  Request{Model: "sora-2", Prompt: "a cat", Images: five},
-			code: EINVALID, msg: []string{"at most 4 image", "you sent 5"}},
+			req:   Request{Model: "sora-2", Prompt: "a cat", Images: five},
+			model: "sora-2", price: 100, duration: 10, quality: "small",
+			check: mimes("image/png", "image/jpeg", "image/webp", "image/jpeg"),
+			notes: []string{"sora-2 takes at most 4 images: using the first 4 of the 5 you sent."}},
 		normCase{name: "videocreate/pick five images", proto: vc,
-			req:  Request{Prompt: "a cat", Images: five},
-			code: EUNAVAILABLE, msg: []string{"5 image(s)"}},
+			req:   Request{Prompt: "a cat", Images: five},
+			model: "sora-2", price: 100, duration: 10, quality: "small",
+			check: mimes("image/png", "image/jpeg", "image/webp", "image/jpeg"),
+			notes: []string{"using the first 4 of the 5"}},
 		normCase{name: "videocreate/second image gif", proto: vc,
 			req:  Request{Model: "sora-2", Prompt: "a cat", Images: []Image{rqImg(rqPNG()), {Data: rqGIF(), MIME: "image/png", URL: "https://example.com/b.png"}}},
 			code: EINVALID, msg: []string{"Image 2", "not a PNG, JPEG or WebP"}},
@@ -839,12 +858,13 @@ func TestPick(t *testing.T) {
 		{sp, Want{Storyboard: true, Pro: true}, "sora-2-pro-storyboard"},
 		{sp, Want{Quality: "hd"}, "sora-2-pro-text-to-video"},
 		{sp, Want{Quality: "HIGH", Images: 1}, "sora-2-pro-image-to-video"},
-		{sp, Want{Images: 2}, ""},
+		{sp, Want{Images: 2}, "sora-2-image-to-video"}, // the first image is used
+		{sp, Want{Pro: true, Images: 3}, "sora-2-pro-image-to-video"},
 		{sp, Want{Quality: "ultra"}, ""},
 		{vc, Want{}, "sora-2"},
 		{vc, Want{Images: 3}, "sora-2"},
 		{vc, Want{Images: 4}, "sora-2"},
-		{vc, Want{Images: 5}, ""},
+		{vc, Want{Images: 5}, "sora-2"},
 		{vc, Want{Pro: true}, "sora-2-pro"},
 		{vc, Want{Pro: true, Images: 2}, "sora-2-pro"},
 		{vc, Want{Quality: "large"}, "sora-2-pro"},
@@ -865,6 +885,31 @@ func TestPick(t *testing.T) {
 			t.Errorf("Pick(%s, %+v) = %v, want %s", tc.proto, tc.w, err, tc.want)
 		case tc.want != "" && m.ID != tc.want:
 			t.Errorf("Pick(%s, %+v) = %s, want %s", tc.proto, tc.w, m.ID, tc.want)
+		}
+	}
+}
+
+// With more images than some models take, Pick keeps to the asked tier
+// first (a standard request never turns pro to take more pictures), then
+// prefers a model that takes every image.
+func TestPickPrefersEveryImage(t *testing.T) {
+	m := func(id string, pro bool, maxImages int) *Model {
+		return &Model{ID: id, Protocol: sp, Pro: pro, MinImages: 1, MaxImages: maxImages, Durations: []int{10}, DefaultDuration: 10}
+	}
+	c := &Catalog{Models: []*Model{m("one", false, 1), m("pro-four", true, 4), m("two", false, 2), m("pro-one", true, 1)}}
+	for _, tc := range []struct {
+		w    Want
+		want string
+	}{
+		{Want{Images: 1}, "one"},
+		{Want{Images: 2}, "two"},
+		{Want{Images: 3}, "one"}, // the first standard model; both take fewer
+		{Want{Images: 2, Pro: true}, "pro-four"},
+		{Want{Images: 5, Pro: true}, "pro-four"},
+	} {
+		got, err := c.Pick(sp, tc.w)
+		if err != nil || got.ID != tc.want {
+			t.Errorf("Pick(%+v) = %v, %v; want %s", tc.w, got, err, tc.want)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +34,9 @@ func (s *Service) sweepLoop() {
 func (s *Service) sweepVideos(now time.Time) int {
 	entries, err := os.ReadDir(s.cfg.VideoDir)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Error("look for old videos", "dir", s.cfg.VideoDir, "err", err)
+		}
 		return 0
 	}
 	removed := 0
@@ -45,16 +50,30 @@ func (s *Service) sweepVideos(now time.Time) int {
 		switch {
 		case strings.HasSuffix(name, ".part") && age > 24*time.Hour:
 		case strings.HasSuffix(name, ".mp4") && age > s.cfg.VideoRetention:
-			// A job not delivered yet keeps its video, however old.
-			if j, err := s.store.Job(s.ctx, strings.TrimSuffix(name, ".mp4")); err == nil && !j.State.Terminal() {
+			// A job not delivered yet keeps its video, however old; so does
+			// any video whose job cannot be read now (the next sweep decides).
+			id := strings.TrimSuffix(name, ".mp4")
+			j, err := s.store.Job(s.ctx, id)
+			switch {
+			case ErrorCode(err) == ENOTFOUND:
+			case err != nil:
+				if s.ctx.Err() == nil {
+					s.log.Error("old video kept: its job could not be read", "job_id", id, "err", err)
+				}
+				continue
+			case !j.State.Terminal():
 				continue
 			}
 		default:
 			continue
 		}
-		if os.Remove(filepath.Join(s.cfg.VideoDir, name)) == nil {
-			removed++
+		if err := os.Remove(filepath.Join(s.cfg.VideoDir, name)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				s.log.Error("remove old video", "file", name, "err", err)
+			}
+			continue
 		}
+		removed++
 	}
 	return removed
 }

@@ -37,7 +37,10 @@ type Config struct {
 	// ProviderCooldown is how long a provider is down after 3 failures in
 	// a row (30 s); each relapse doubles it, up to 10 times as long.
 	ProviderCooldown time.Duration
-	// PollWorkers bounds status calls running at once (16).
+	// PollWorkers bounds status calls running at once (the sum of every
+	// provider's MaxInflight, at least 16): each submitted job has at most
+	// one, and each provider's rate paces them, so fewer workers would cap
+	// the pace below the rates.
 	PollWorkers int
 	// SubmitRetries is how often a create that certainly did not reach the
 	// provider is retried (4).
@@ -51,13 +54,19 @@ type Config struct {
 	MaxVideoBytes int64
 	// VideoRetention is how long downloaded videos are kept (7 days).
 	VideoRetention time.Duration
-	// HTTPClient downloads results (a client with a 10-minute timeout).
+	// HTTPClient downloads results (a client with a 10-minute timeout that
+	// keeps up to 100 connections alive).
 	HTTPClient *http.Client
 	// MediaURL, when set, publishes a local file at a public link (used for
 	// videos too big to upload); otherwise the provider's link is sent.
 	MediaURL func(path string) (string, error)
 	// Admins may adjust credits and see stats ("telegram:123").
 	Admins []string
+	// Packs are the credit packs sold for Telegram Stars, in the order
+	// offered; SKUs the Discord consumable SKUs (see credits.go).
+	Packs []Pack
+	SKUs  []SKU
+
 	Logger *slog.Logger
 	// Metrics observes the service; nil for none.
 	Metrics Metrics
@@ -85,9 +94,6 @@ func (c *Config) defaults() {
 	if c.ProviderCooldown <= 0 {
 		c.ProviderCooldown = 30 * time.Second
 	}
-	if c.PollWorkers <= 0 {
-		c.PollWorkers = 16
-	}
 	if c.SubmitRetries <= 0 {
 		c.SubmitRetries = 4
 	}
@@ -107,7 +113,11 @@ func (c *Config) defaults() {
 		c.VideoRetention = 7 * 24 * time.Hour
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
+		// Downloads run side by side: keep their connections alive (the
+		// default transport keeps 2 per host and dials anew for the rest).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 100, 100
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute, Transport: tr}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -143,6 +153,8 @@ type Service struct {
 	pmu      sync.Mutex // the upstreams' poll schedulers
 	pollNext int        // the upstream asked first for the next poll
 
+	refunds sync.Map // PaymentKey → true while a refund of it runs (credits.go)
+
 	// lastUnavailable is the newest job failure of code EUNAVAILABLE, for
 	// operators (/readyz).
 	lastUnavailable struct {
@@ -174,12 +186,13 @@ func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *S
 		users:     map[string]*rate.Limiter{},
 		dispatch:  make(chan struct{}, 1),
 		pollWake:  make(chan struct{}, 1),
-		pollSem:   make(chan struct{}, cfg.PollWorkers),
 	}
+	slots := 0
 	for _, pc := range cfg.Providers {
 		if pc.MaxInflight <= 0 {
 			pc.MaxInflight = cfg.MaxInflight
 		}
+		slots += pc.MaxInflight
 		if pc.Rate == 0 {
 			pc.Rate = cfg.ProviderRate
 		}
@@ -192,6 +205,10 @@ func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *S
 		}
 		s.byName[u.Name] = u
 	}
+	if s.cfg.PollWorkers <= 0 {
+		s.cfg.PollWorkers = max(16, slots)
+	}
+	s.pollSem = make(chan struct{}, s.cfg.PollWorkers)
 	var err error
 	s.catalog, s.routes, s.protocol, err = s.serve(catalog)
 	s.routeErr = cmp.Or(s.routeErr, err)
@@ -307,7 +324,9 @@ func (s *Service) Quote(r *Request) (Quote, error) {
 
 // Accept validates the request, applies the user's rate and in-flight
 // limits, charges the price and queues the job, all before the provider is
-// touched. Errors are *Error: EINVALID, EUNAVAILABLE, ERATELIMITED, ENOCREDITS.
+// touched; the job's frontend sees EventQueued before Accept returns (not for
+// a duplicate). Errors are *Error: EINVALID, EUNAVAILABLE, ERATELIMITED,
+// ENOCREDITS.
 func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) {
 	req := sub.Request
 	q, err := s.Quote(&req)
@@ -331,6 +350,7 @@ func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) 
 	s.queue = append(s.queue, res.Job.Clone())
 	pos := len(s.queue)
 	s.mu.Unlock()
+	s.notify(Event{Type: EventQueued, Job: res.Job.Clone(), Position: pos, Progress: -1, Balance: res.Balance})
 	s.kick(s.dispatch)
 	return Accepted{Job: res.Job.Clone(), Position: pos, Balance: res.Balance}, nil
 }
@@ -394,8 +414,9 @@ func (s *Service) notify(ev Event) {
 	f.Notify(s.ctx, ev)
 }
 
-// Cancel cancels a queued job of the user and refunds it. Errors: ENOTFOUND
-// (no such job of this user), EINVALID (already submitted or finished).
+// Cancel cancels a queued job of the user and refunds it; the job's frontend
+// sees EventCanceled before Cancel returns. Errors: ENOTFOUND (no such job of
+// this user), EINVALID (already submitted or finished).
 func (s *Service) Cancel(ctx context.Context, userID, jobID string) (*Job, error) {
 	j, err := s.store.Job(ctx, jobID)
 	if err != nil {
@@ -421,6 +442,7 @@ func (s *Service) Cancel(ctx context.Context, userID, jobID string) (*Job, error
 	s.mu.Unlock()
 	s.cfg.Metrics.JobState(Queued, Canceled)
 	s.cfg.Metrics.Refunded(j.Price)
+	s.notify(Event{Type: EventCanceled, Job: j.Clone(), Progress: -1})
 	s.notifyPositions()
 	return j, nil
 }

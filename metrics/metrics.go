@@ -88,9 +88,17 @@ type jobsCollector struct {
 	stats func(ctx context.Context) (core.Stats, error)
 }
 
-var jobsDesc = prometheus.NewDesc("sorabot_jobs", "Jobs by state.", []string{"state"}, nil)
+var (
+	jobsDesc      = prometheus.NewDesc("sorabot_jobs", "Jobs by state.", []string{"state"}, nil)
+	soldDesc      = prometheus.NewDesc("sorabot_credits_sold_total", "Credits granted by purchases (Telegram Stars packs, Discord SKUs).", nil, nil)
+	purchasesDesc = prometheus.NewDesc("sorabot_purchases_total", "Purchases granted.", nil, nil)
+)
 
-func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
+func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- jobsDesc
+	ch <- soldDesc
+	ch <- purchasesDesc
+}
 
 func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -103,6 +111,9 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range s.Jobs {
 		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), string(state))
 	}
+	// Counted in the store, so they survive restarts.
+	ch <- prometheus.MustNewConstMetric(soldDesc, prometheus.CounterValue, float64(s.PurchaseCredits))
+	ch <- prometheus.MustNewConstMetric(purchasesDesc, prometheus.CounterValue, float64(s.Purchases))
 }
 
 // providersCollector reports each provider's jobs in flight and whether it

@@ -30,6 +30,9 @@ type accountRecord struct {
 	core.Account
 	Jobs   recentList `json:"jobs,omitempty"`
 	Ledger recentList `json:"ledger,omitempty"`
+	// Day is the UTC day (2006-01-02) of the user's last daily allowance
+	// check, kept only while the allowance is on.
+	Day string `json:"day,omitempty"`
 }
 
 // recentList is a list of ids stored compactly in JSON: a base64 string of
@@ -86,7 +89,8 @@ func pushRecent(list recentList, v uint64) recentList {
 }
 
 // Account returns the user's account, creating it with the start credits
-// if the user is new. Errors: EINVALID for an empty user id.
+// if the user is new, and applies the daily allowance at the user's first
+// command of the day. Errors: EINVALID for an empty user id.
 func (db *DB) Account(ctx context.Context, userID string) (core.Account, error) {
 	if err := ctx.Err(); err != nil {
 		return core.Account{}, err
@@ -103,12 +107,14 @@ func (db *DB) Account(ctx context.Context, userID string) (core.Account, error) 
 		a, found, err = getAccount(tx, userID)
 		return err
 	})
-	if err != nil || found {
+	if err != nil || (found && !db.allowanceDue(&a)) {
 		return a.Account, err
 	}
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	// A new user: created in a transaction shared with concurrent accepts
+	// and other new accounts (one fsync for all of them).
+	err = db.update(func(tx *bolt.Tx) error {
 		var err error
-		a, err = db.ensureAccount(tx, userID)
+		a, err = db.touchAccount(tx, userID)
 		return err
 	})
 	return a.Account, err
@@ -124,20 +130,31 @@ func (db *DB) AdjustCredits(ctx context.Context, userID string, delta int, set b
 	if err := checkUser(userID); err != nil {
 		return core.Account{}, err
 	}
-	var a accountRecord
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		var err error
-		a, err = db.ensureAccount(tx, userID)
+	var (
+		a      accountRecord
+		refuse error
+	)
+	err := db.update(func(tx *bolt.Tx) error {
+		refuse = nil
+		// Peek first: a refused change must not create the account either.
+		old, found, err := getAccount(tx, userID)
 		if err != nil {
 			return err
 		}
+		if !found {
+			old.Balance = db.startCredits
+		}
 		amount := delta
 		if set {
-			amount = delta - a.Balance
+			amount = delta - old.Balance
 		}
-		if a.Balance+amount < 0 {
-			// Rolls back the whole transaction, a new account included.
-			return core.Errorf(core.EINVALID, "The balance of %s would be %d; it cannot go below 0.", userID, a.Balance+amount)
+		if old.Balance+amount < 0 {
+			refuse = core.Errorf(core.EINVALID, "The balance of %s would be %d; it cannot go below 0.", userID, old.Balance+amount)
+			return nil
+		}
+		a, err = db.ensureAccount(tx, userID)
+		if err != nil {
+			return err
 		}
 		a.Balance += amount
 		e := core.LedgerEntry{UserID: userID, Kind: core.LedgerAdmin, Amount: amount, Balance: a.Balance, Note: "by " + by}
@@ -146,6 +163,9 @@ func (db *DB) AdjustCredits(ctx context.Context, userID string, delta int, set b
 		}
 		return putAccount(tx, &a)
 	})
+	if err == nil {
+		err = refuse
+	}
 	if err != nil {
 		return core.Account{}, err
 	}

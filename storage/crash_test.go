@@ -3,6 +3,7 @@ package storage
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -40,9 +41,15 @@ func TestHelperProcess(t *testing.T) {
 // several goroutines, printing "op" after each step, forever.
 func crashChild(path string) error {
 	ctx := context.Background()
-	db, err := Open(path, Options{StartCredits: 500, Timeout: 10 * time.Second})
+	db, err := Open(path, Options{StartCredits: 500, DailyCredits: 50, Timeout: 10 * time.Second})
 	if err != nil {
 		return err
+	}
+	for i := range 3 {
+		_, err := db.CreatePromo(ctx, core.Promo{Code: fmt.Sprint("P", i), Credits: 40, Uses: 3})
+		if err != nil && core.ErrorCode(err) != core.EINVALID { // made by an earlier run
+			return err
+		}
 	}
 	active, err := db.ActiveJobs(ctx)
 	if err != nil {
@@ -76,6 +83,11 @@ func crashChild(path string) error {
 
 func crashStep(ctx context.Context, db *DB, g, n int, say func(string)) error {
 	user := fmt.Sprintf("telegram:%d", rand.IntN(5))
+	if rand.IntN(4) == 0 {
+		err := crashMoney(ctx, db, user)
+		say("op")
+		return err
+	}
 	key := fmt.Sprintf("%d-%d-%d", os.Getpid(), g, n)
 	if n > 0 && rand.IntN(10) == 0 {
 		key = fmt.Sprintf("%d-%d-%d", os.Getpid(), g, n-1) // a redelivered event
@@ -135,6 +147,44 @@ func crashStep(ctx context.Context, db *DB, g, n int, say func(string)) error {
 	return err
 }
 
+// crashMoney buys, refunds and redeems. Payment keys come from a small
+// set shared by every run, so that many are presented again after a
+// restart, as redelivered updates and the recovery at start do.
+func crashMoney(ctx context.Context, db *DB, user string) error {
+	key := core.TelegramCharge(fmt.Sprint("c-", rand.IntN(300)))
+	switch rand.IntN(6) {
+	case 0, 1:
+		_, _, err := db.Purchase(ctx, core.Payment{Key: key, UserID: user, Credits: 100, Stars: 10})
+		return err
+	case 2:
+		p, err := db.BeginRefund(ctx, key, "telegram:99")
+		switch core.ErrorCode(err) {
+		case core.ENOTFOUND, core.EINVALID:
+			return nil
+		case "":
+		default:
+			return err
+		}
+		_, err = db.EndRefund(ctx, p.Key, rand.IntN(2) == 0)
+		return err
+	case 3:
+		_, _, err := db.PaymentRefunded(ctx, key, user)
+		return err
+	case 4:
+		ent := core.DiscordEntitlement(fmt.Sprint("e-", rand.IntN(100)))
+		if _, _, err := db.Purchase(ctx, core.Payment{Key: ent, UserID: user, Credits: 70, Consume: true}); err != nil {
+			return err
+		}
+		return db.MarkConsumed(ctx, ent)
+	default:
+		_, _, err := db.Redeem(ctx, user, fmt.Sprint("P", rand.IntN(3)))
+		if errors.Is(err, core.ErrPromoRedeemed) || errors.Is(err, core.ErrPromoUsedUp) {
+			return nil
+		}
+		return err
+	}
+}
+
 // Test 6: kill -9 in the middle of work leaves a consistent database.
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
@@ -192,14 +242,20 @@ func TestCrashRecovery(t *testing.T) {
 	if r.Jobs == 0 || r.Users == 0 {
 		t.Fatalf("the children did no work: %+v", r)
 	}
-	// Every charge names a stored job (also part of Verify; checked
-	// directly so that this test stands on its own).
-	charges := 0
+	// Every charge names a stored job and every payment granted once
+	// (also part of Verify; checked directly so that this test stands on
+	// its own).
+	charges, purchases := 0, map[string]int{}
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLedger).ForEach(func(k, v []byte) error {
 			var e core.LedgerEntry
 			if _, err := getJSON(tx.Bucket(bucketLedger), k, &e); err != nil {
 				return err
+			}
+			if e.Kind == core.LedgerPurchase {
+				if purchases[e.Ref]++; purchases[e.Ref] > 1 {
+					t.Errorf("payment %s granted %d times", e.Ref, purchases[e.Ref])
+				}
 			}
 			if e.Kind != core.LedgerCharge {
 				return nil
@@ -220,8 +276,11 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("after 5 kills: %d users, %d jobs (%d active), %d ledger entries, %d charges",
-		r.Users, r.Jobs, r.ActiveJobs, r.LedgerEntries, charges)
+	if len(purchases) == 0 || r.Kinds[core.LedgerPromo] == 0 {
+		t.Fatalf("the children bought or redeemed nothing: %+v", r)
+	}
+	t.Logf("after 5 kills: %d users, %d jobs (%d active), %d ledger entries, %d charges, %d payments granted, entries by kind %v",
+		r.Users, r.Jobs, r.ActiveJobs, r.LedgerEntries, charges, len(purchases), r.Kinds)
 }
 
 func mustJobKey(t *testing.T, id string) []byte {

@@ -33,6 +33,11 @@ type Options struct {
 	// NoSync skips fsync on commit: faster, but a power loss may lose the
 	// last transactions. For tests and benchmarks.
 	NoSync bool
+	// DailyCredits, when > 0, tops a balance below it up to it at the
+	// user's first command of each UTC day (see allowance.go).
+	DailyCredits int
+	// Now is the clock of the daily allowance (time.Now when nil).
+	Now func() time.Time
 }
 
 // DB is the bbolt-backed core.Store.
@@ -40,6 +45,8 @@ type DB struct {
 	bolt         *bolt.DB
 	path         string
 	startCredits int
+	dailyCredits int
+	clock        func() time.Time
 	group        group
 }
 
@@ -52,10 +59,17 @@ var (
 	bucketIdem     = []byte("idem")     // idempotency key → id8
 	bucketImages   = []byte("images")   // id8 index → image bytes
 	bucketMeta     = []byte("meta")     // counter name → int64 (8 bytes BE)
+
+	bucketPayments  = []byte("payments")  // payment key → JSON core.Payment
+	bucketConsume   = []byte("consume")   // payment key → empty, granted but not consumed
+	bucketRefunding = []byte("refunding") // payment key → empty, refund pending
+	bucketPromos    = []byte("promos")    // code → JSON core.Promo
+	bucketRedeemed  = []byte("redeemed")  // code NUL user → seq8 of the promo entry
 )
 
 var allBuckets = [][]byte{
 	bucketAccounts, bucketLedger, bucketJobs, bucketActive, bucketIdem, bucketImages, bucketMeta,
+	bucketPayments, bucketConsume, bucketRefunding, bucketPromos, bucketRedeemed,
 }
 
 // Counters in the meta bucket.
@@ -64,6 +78,13 @@ const (
 	metaRefunded = "refunded" // sum of all refunds
 	metaUsers    = "users"    // number of accounts
 	metaCredits  = "credits"  // sum of all ledger amounts = sum of balances
+
+	metaPurchases        = "purchases"         // number of purchase entries
+	metaPurchaseCredits  = "purchase_credits"  // sum of purchase entries
+	metaPurchaseStars    = "purchase_stars"    // Stars paid for the purchases
+	metaPurchaseRefunded = "purchase_refunded" // minus the sum of purchase_refund entries
+	metaAllowance        = "allowance"         // sum of allowance entries
+	metaPromo            = "promo"             // sum of promo entries
 )
 
 // metaJobs names the counter of jobs that ended in state s.
@@ -72,8 +93,8 @@ func metaJobs(s core.State) string { return "jobs:" + string(s) }
 // Open opens (creating if needed) the database at path. It fails after
 // opt.Timeout when another process holds the file.
 func Open(path string, opt Options) (*DB, error) {
-	if opt.StartCredits < 0 {
-		return nil, fmt.Errorf("storage: start credits %d < 0", opt.StartCredits)
+	if opt.StartCredits < 0 || opt.DailyCredits < 0 {
+		return nil, fmt.Errorf("storage: start credits %d or daily credits %d < 0", opt.StartCredits, opt.DailyCredits)
 	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = time.Second
@@ -100,7 +121,7 @@ func Open(path string, opt Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("storage: init %s: %w", path, err)
 	}
-	return &DB{bolt: bdb, path: path, startCredits: opt.StartCredits}, nil
+	return &DB{bolt: bdb, path: path, startCredits: opt.StartCredits, dailyCredits: opt.DailyCredits, clock: opt.Now}, nil
 }
 
 // Close closes the database file.

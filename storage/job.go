@@ -18,7 +18,8 @@ import (
 const maxImages = 256
 
 // Accept checks j's idempotency key, creates the user's account if new,
-// checks the active-job limit (maxActive <= 0: none) and the balance, then
+// applies the daily allowance (allowance.go), checks the active-job limit
+// (maxActive <= 0: none) and the balance, then
 // debits j.Price and stores j as Queued with its images, all in one
 // transaction. It fills in j.ID, j.State and j.CreatedAt (if zero).
 // Errors: ERATELIMITED, ENOCREDITS, EINVALID (bad user id or price); a
@@ -79,7 +80,7 @@ func (db *DB) Accept(ctx context.Context, j *core.Job, maxActive int) (core.Acce
 				return nil
 			}
 		}
-		a, err := db.ensureAccount(tx, j.UserID)
+		a, err := db.touchAccount(tx, j.UserID) // with the daily allowance
 		if err != nil {
 			return err
 		}

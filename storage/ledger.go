@@ -55,9 +55,9 @@ func newest(list []uint64, limit int) []uint64 {
 	return out
 }
 
-// appendLedger gives e the next sequence number and the current time,
-// stores it and lists it in a's recent entries. The caller stores a, whose
-// balance e.Balance reports.
+// appendLedger gives e the next sequence number and the current time (when
+// e.Time is zero), stores it and lists it in a's recent entries. The caller
+// stores a, whose balance e.Balance reports.
 func appendLedger(tx *bolt.Tx, a *accountRecord, e *core.LedgerEntry) error {
 	b := tx.Bucket(bucketLedger)
 	seq, err := b.NextSequence()
@@ -65,7 +65,9 @@ func appendLedger(tx *bolt.Tx, a *accountRecord, e *core.LedgerEntry) error {
 		return err
 	}
 	e.Seq = seq
-	e.Time = now()
+	if e.Time.IsZero() {
+		e.Time = now()
+	}
 	if err := putJSON(b, itob(seq), e); err != nil {
 		return err
 	}
@@ -75,6 +77,16 @@ func appendLedger(tx *bolt.Tx, a *accountRecord, e *core.LedgerEntry) error {
 		err = addCounter(tx, metaCharged, -e.Amount)
 	case core.LedgerRefund:
 		err = addCounter(tx, metaRefunded, e.Amount)
+	case core.LedgerPurchase:
+		if err = addCounter(tx, metaPurchases, 1); err == nil {
+			err = addCounter(tx, metaPurchaseCredits, e.Amount)
+		}
+	case core.LedgerPurchaseRefund:
+		err = addCounter(tx, metaPurchaseRefunded, -e.Amount)
+	case core.LedgerAllowance:
+		err = addCounter(tx, metaAllowance, e.Amount)
+	case core.LedgerPromo:
+		err = addCounter(tx, metaPromo, e.Amount)
 	}
 	if err != nil {
 		return err

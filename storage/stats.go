@@ -25,6 +25,12 @@ func (db *DB) Stats(ctx context.Context) (core.Stats, error) {
 		st.Credits = getCounter(tx, metaCredits)
 		st.Charged = getCounter(tx, metaCharged)
 		st.Refunded = getCounter(tx, metaRefunded)
+		st.Purchases = getCounter(tx, metaPurchases)
+		st.PurchaseStars = getCounter(tx, metaPurchaseStars)
+		st.PurchaseCredits = getCounter(tx, metaPurchaseCredits)
+		st.PurchaseRefunded = getCounter(tx, metaPurchaseRefunded)
+		st.Allowance = getCounter(tx, metaAllowance)
+		st.Promo = getCounter(tx, metaPromo)
 		for _, s := range allStates {
 			st.Jobs[s] = 0
 			if s.Terminal() {

@@ -21,6 +21,11 @@ type Report struct {
 	Jobs          int
 	ActiveJobs    int
 	LedgerEntries int
+	// Kinds counts the ledger entries of each kind.
+	Kinds map[string]int
+	// Payments and Promos count the payment records and promo codes.
+	Payments int
+	Promos   int
 	// Problems lists the inconsistencies found, at most maxProblems of them;
 	// Truncated says more were found.
 	Problems  []string
@@ -38,8 +43,10 @@ func (r *Report) problem(format string, args ...any) {
 }
 
 // Verify checks that every balance equals the sum of the user's ledger
-// entries and that the jobs, their charges and refunds, the indexes and the
-// counters agree. It returns an error naming the first problems found.
+// entries and that the jobs, their charges and refunds, the payments and
+// their refunds, the daily allowance, the promo codes, the indexes and the
+// counters agree (verify_credits.go has the checks of the credits bought
+// and earned). It returns an error naming the first problems found.
 func (db *DB) Verify(ctx context.Context) error {
 	r, err := db.VerifyReport(ctx)
 	if err != nil {
@@ -85,7 +92,7 @@ func tallyOf(m map[string]*recentTally, user string) *recentTally {
 // VerifyReport runs the checks of Verify and returns everything it found.
 // It reads the whole database in one read transaction.
 func (db *DB) VerifyReport(ctx context.Context) (Report, error) {
-	var r Report
+	r := Report{Kinds: map[string]int{}}
 	if err := ctx.Err(); err != nil {
 		return r, err
 	}
@@ -101,6 +108,7 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 	money := map[string]*jobMoney{}
 	var charged, refunded, credits int
 	tally := map[string]*recentTally{}
+	credit := newCreditCheck()
 	err := tx.Bucket(bucketLedger).ForEach(func(k, v []byte) error {
 		r.LedgerEntries++
 		if r.LedgerEntries%4096 == 0 && ctx.Err() != nil {
@@ -125,8 +133,11 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 		if e.Balance < 0 {
 			r.problem("ledger entry %d of %s leaves a negative balance %d", e.Seq, e.UserID, e.Balance)
 		}
+		r.Kinds[e.Kind]++
 		switch e.Kind {
 		case core.LedgerGrant, core.LedgerAdmin:
+		case core.LedgerPurchase, core.LedgerPurchaseRefund, core.LedgerAllowance, core.LedgerPromo:
+			credit.entry(r, &e)
 		case core.LedgerCharge, core.LedgerRefund:
 			m := money[e.JobID]
 			if m == nil {
@@ -275,6 +286,7 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 		if t == nil {
 			t = &recentTally{}
 		}
+		credit.account(r, &a)
 		verifyRecent(r, a.UserID, "ledger entry", "ledger entries", a.Ledger, t.entries, t.lastSeq, ledger)
 		verifyRecent(r, a.UserID, "job", "jobs", a.Jobs, t.jobs, t.lastJob, jobs)
 		delete(sums, a.UserID)
@@ -289,6 +301,11 @@ func verifyTx(ctx context.Context, tx *bolt.Tx, r *Report) error {
 	}
 	for u := range activeOf {
 		r.problem("%s has active jobs but no account", u)
+	}
+
+	// Purchases, refunds, allowance, promo codes.
+	if err := credit.finish(tx, r); err != nil {
+		return err
 	}
 
 	// Counters kept for Stats.

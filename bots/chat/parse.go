@@ -1,6 +1,7 @@
 // Package chat is what the chat frontends (Telegram, Discord, the console)
-// share: the Telegram-style command grammar, every reply text, and progress
-// rendering. It imports only core and the standard library.
+// share: the commands (what each one does and answers), the typed command
+// grammar, every reply text, and progress rendering. It imports only core
+// and the standard library.
 package chat
 
 import (
@@ -11,36 +12,6 @@ import (
 
 	"sorabot/core"
 )
-
-// Command names Parse returns.
-const (
-	CmdVideo      = "video"
-	CmdStoryboard = "storyboard"
-	CmdBalance    = "balance"
-	CmdHistory    = "history"
-	CmdJob        = "job"
-	CmdCancel     = "cancel"
-	CmdModels     = "models"
-	CmdHelp       = "help"
-	CmdStart      = "start"
-	CmdGrant      = "grant"
-	CmdStats      = "stats"
-)
-
-// commands maps every accepted command word (and alias) to its name.
-var commands = map[string]string{
-	"video": CmdVideo, "generate": CmdVideo,
-	"storyboard": CmdStoryboard,
-	"balance":    CmdBalance, "credits": CmdBalance,
-	"history": CmdHistory,
-	"job":     CmdJob,
-	"cancel":  CmdCancel,
-	"models":  CmdModels,
-	"help":    CmdHelp,
-	"start":   CmdStart,
-	"grant":   CmdGrant,
-	"stats":   CmdStats,
-}
 
 // Command is one parsed chat message.
 type Command struct {
@@ -85,13 +56,13 @@ func Parse(text string) (Command, error) {
 	word, body := s[:end], s[end:]
 	name, bot, _ := strings.Cut(word[1:], "@")
 	c := Command{Bot: bot}
-	cmd, ok := commands[strings.ToLower(name)]
-	if !ok || !validCommandWord(name, bot) {
+	sp := Lookup(name)
+	if sp == nil || !validCommandWord(name, bot) {
 		return c, core.Errorf(core.EINVALID, "%s", UnknownCommand(word))
 	}
-	c.Name = cmd
+	c.Name = sp.Name
 	var err error
-	switch cmd {
+	switch sp.Name {
 	case CmdVideo:
 		c.Request, err = ParseVideo(body)
 	case CmdStoryboard:
@@ -100,14 +71,29 @@ func Parse(text string) (Command, error) {
 		if args := strings.Fields(body); len(args) > 0 {
 			c.Args = args
 		}
-		switch cmd {
-		case CmdJob, CmdCancel:
-			c.JobID, err = parseJobID(cmd, c.Args)
-		case CmdGrant:
-			c.Target, c.Amount, c.Set, err = parseGrant(c.Args)
+		if sp.parse != nil {
+			err = sp.parse(&c)
 		}
 	}
 	return c, err
+}
+
+// NewCommand is the command name with its arguments given one by one, as
+// Discord's options give them, checked as Parse checks typed ones. It is
+// for the commands that are not video requests.
+func NewCommand(name string, args ...string) (Command, error) {
+	sp := Lookup(name)
+	if sp == nil || sp.Request {
+		return Command{}, core.Errorf(core.EINVALID, "%s", UnknownCommand("/"+name))
+	}
+	c := Command{Name: sp.Name}
+	if len(args) > 0 {
+		c.Args = args
+	}
+	if sp.parse == nil {
+		return c, nil
+	}
+	return c, sp.parse(&c)
 }
 
 // validCommandWord reports whether name and bot have the shape Telegram gives
@@ -129,6 +115,18 @@ func validCommandWord(name, bot string) bool {
 
 func isASCIIAlnum(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+func parseJobArg(c *Command) error {
+	var err error
+	c.JobID, err = parseJobID(c.Name, c.Args)
+	return err
+}
+
+func parseGrantArgs(c *Command) error {
+	var err error
+	c.Target, c.Amount, c.Set, err = parseGrant(c.Args)
+	return err
 }
 
 func parseJobID(cmd string, args []string) (string, error) {

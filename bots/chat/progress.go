@@ -31,7 +31,10 @@ func status(ev core.Event) string {
 	switch ev.Type {
 	case core.EventRetrying:
 		return fmt.Sprintf("⚠️ Job %s: the video service could not make it; retrying with another provider…", jobRef(j))
-	case core.EventQueued, core.EventPosition:
+	case core.EventQueued:
+		// The job was just accepted: its first status says what it costs.
+		return Accepted(core.Accepted{Job: j, Position: ev.Position, Balance: ev.Balance})
+	case core.EventPosition:
 		if ev.Position > 0 {
 			return fmt.Sprintf("⏳ Job %s is queued: position %d", jobRef(j), ev.Position)
 		}

@@ -20,9 +20,9 @@ func TestStatus(t *testing.T) {
 		ev   core.Event
 		want string
 	}{
-		{core.Event{Type: core.EventQueued, Job: j, Position: 3}, "⏳ Job #12 is queued: position 3"},
+		{core.Event{Type: core.EventQueued, Job: j, Position: 3, Balance: 400}, "🎬 Job #12 queued (position 3) — 100 credits, balance 400."},
 		{core.Event{Type: core.EventPosition, Job: j, Position: 1}, "⏳ Job #12 is queued: position 1"},
-		{core.Event{Type: core.EventQueued, Job: j}, "⏳ Job #12 is queued"},
+		{core.Event{Type: core.EventPosition, Job: j}, "⏳ Job #12 is queued"},
 		{core.Event{Type: core.EventSubmitted, Job: j, Progress: -1}, "🎨 Job #12: the provider started…"},
 		{core.Event{Type: core.EventProgress, Job: j, Progress: 45}, "🎨 Job #12: 45% ▓▓▓▓░░░░░░"},
 		{core.Event{Type: core.EventProgress, Job: j, Progress: 0}, "🎨 Job #12: 0% ░░░░░░░░░░"},
@@ -100,8 +100,8 @@ func TestThrottleUpdate(t *testing.T) {
 	ev := func(typ core.EventType, p int) core.Event {
 		return core.Event{Type: typ, Job: j, Progress: p, Position: 1}
 	}
-	if text, ok := th.Update("chat", ev(core.EventQueued, -1), t0); !ok || text != "⏳ Job #12 is queued: position 1" {
-		t.Fatalf("Update(queued) = %q, %v", text, ok)
+	if text, ok := th.Update("chat", ev(core.EventPosition, -1), t0); !ok || text != "⏳ Job #12 is queued: position 1" {
+		t.Fatalf("Update(position) = %q, %v", text, ok)
 	}
 	if _, ok := th.Update("chat", ev(core.EventProgress, 10), t0.Add(time.Second)); ok {
 		t.Fatal("Update let progress through within the interval")

@@ -3,197 +3,17 @@ package chat
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"sorabot/core"
 )
 
-// Every text a user can see comes from this file and texts_job.go, so that
-// translations can follow. Texts are plain (no Markdown): they read the same
-// on Telegram, Discord and a terminal.
-
-// Help is the /help text: what the bot does, its options, the models with
-// their prices, and examples. It only mentions what the catalog offers.
-func Help(cat *core.Catalog, protocol string) string {
-	models := cat.Enabled(protocol)
-	var b strings.Builder
-	b.WriteString("🎬 I turn a text (or a photo) into a short video.\n\n")
-	b.WriteString("Commands:\n")
-	b.WriteString("/video [options] <prompt> — make a video from a description\n")
-	if has(models, func(m *core.Model) bool { return m.MaxImages > 0 }) {
-		b.WriteString("   Attach a photo with the command as its caption (or reply to a photo) to animate it.\n")
-	}
-	if has(models, func(m *core.Model) bool { return m.Storyboard }) {
-		b.WriteString("/storyboard [options] then one shot per line, like \"5s A city at dusk\"\n")
-	}
-	b.WriteString("/balance — your credits and last changes\n")
-	b.WriteString("/history — your last jobs\n")
-	b.WriteString("/job <id> — a job's details (sends a finished video again)\n")
-	b.WriteString("/cancel <id> — cancel a job that is still waiting (refunded)\n")
-	b.WriteString("/models — the models and their prices\n\n")
-	b.WriteString("Options: " + strings.Join(optionList(models), " ") + "\n")
-	b.WriteString("   --pro picks the pro model, --hd its higher quality, --watermark accepts a watermarked video.\n\n")
-	b.WriteString(modelsBody(models))
-	b.WriteString("\nExamples:\n")
-	for _, e := range examples(models) {
-		b.WriteString(e + "\n")
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
-func has(models []*core.Model, f func(*core.Model) bool) bool {
-	return slices.ContainsFunc(models, f)
-}
-
-// optionList is the /video options the models offer.
-func optionList(models []*core.Model) []string {
-	opts := []string{"--portrait", "--landscape"}
-	for _, d := range videoDurations(models) {
-		opts = append(opts, fmt.Sprintf("--%ds", d))
-	}
-	if has(models, func(m *core.Model) bool { return len(m.Qualities) > 1 }) {
-		opts = append(opts, "--hd")
-	}
-	if has(models, func(m *core.Model) bool { return m.Pro && !m.Storyboard }) {
-		opts = append(opts, "--pro")
-	}
-	if has(models, func(m *core.Model) bool { return m.WatermarkOption }) {
-		opts = append(opts, "--watermark")
-	}
-	if has(models, func(m *core.Model) bool { return m.PrivateOption }) {
-		opts = append(opts, "--private")
-	}
-	return append(opts, "--model=<id>")
-}
-
-// videoDurations are the durations of the non-storyboard models, ascending.
-func videoDurations(models []*core.Model) []int {
-	var ds []int
-	for _, m := range models {
-		if m.Storyboard {
-			continue
-		}
-		for _, d := range m.Durations {
-			if !slices.Contains(ds, d) {
-				ds = append(ds, d)
-			}
-		}
-	}
-	sort.Ints(ds)
-	return ds
-}
-
-func examples(models []*core.Model) []string {
-	ex := []string{"/video A corgi surfing a wave at sunset, cinematic"}
-	// The longest duration of the model a plain /video picks, so that the
-	// example needs no adjusting.
-	for _, m := range models {
-		if !m.Storyboard && !m.Pro && m.MinImages == 0 && len(m.Durations) > 1 {
-			ex = append(ex, fmt.Sprintf("/video --portrait --%ds Neon rain over a quiet Tokyo street", m.Durations[len(m.Durations)-1]))
-			break
-		}
-	}
-	for _, m := range models {
-		if m.Storyboard && len(m.Durations) > 0 {
-			d := m.Durations[0]
-			if d < 2 {
-				ex = append(ex, fmt.Sprintf("/storyboard\n%ds A city at dusk", d))
-			} else {
-				ex = append(ex, fmt.Sprintf("/storyboard\n%ds A city at dusk\n%ds A runner crosses the bridge", d/2, d-d/2))
-			}
-			break
-		}
-	}
-	return ex
-}
-
-// Start is the welcome text of /start.
-func Start(cat *core.Catalog, protocol string, balance int) string {
-	var b strings.Builder
-	b.WriteString("👋 Welcome! I make short videos from your words or photos.\n")
-	fmt.Fprintf(&b, "You have %d credits", balance)
-	if p, ok := cheapest(cat.Enabled(protocol)); ok {
-		fmt.Fprintf(&b, "; a video costs from %d credits", p)
-	}
-	b.WriteString(".\n\nTry: /video A corgi surfing a wave at sunset\nSend /help for options, prices and examples.")
-	return b.String()
-}
-
-func cheapest(models []*core.Model) (int, bool) {
-	best, found := 0, false
-	for _, m := range models {
-		for _, p := range m.Prices {
-			if !found || p < best {
-				best, found = p, true
-			}
-		}
-	}
-	return best, found
-}
-
-// Models is the /models text: the enabled models with their prices.
-func Models(cat *core.Catalog, protocol string) string {
-	return strings.TrimRight(modelsBody(cat.Enabled(protocol)), "\n")
-}
-
-func modelsBody(models []*core.Model) string {
-	if len(models) == 0 {
-		return "No models are available right now.\n"
-	}
-	var b strings.Builder
-	b.WriteString("Models and prices (credits):\n")
-	for _, m := range models {
-		b.WriteString("• " + m.ID)
-		if m.Title != "" && m.Title != m.ID {
-			b.WriteString(" — " + m.Title)
-		}
-		var tags []string
-		if m.Storyboard {
-			tags = append(tags, "storyboard")
-		} else if m.MinImages > 0 {
-			tags = append(tags, "needs an image")
-		} else if m.MaxImages > 0 {
-			tags = append(tags, "text or images")
-		}
-		if m.Pro {
-			tags = append(tags, "--pro")
-		}
-		if len(tags) > 0 {
-			b.WriteString(" (" + strings.Join(tags, ", ") + ")")
-		}
-		b.WriteString("\n   " + PriceList(m) + "\n")
-	}
-	return b.String()
-}
-
-// PriceList is one model's prices, e.g. "10 s: 100 · 15 s: 150" or
-// "10 s: 375 standard / 825 high · …".
-func PriceList(m *core.Model) string {
-	var parts []string
-	for _, d := range m.Durations {
-		var ps []string
-		if len(m.Qualities) <= 1 {
-			if p, ok := m.Price(d, m.DefaultQuality()); ok {
-				ps = append(ps, fmt.Sprint(p))
-			}
-		} else {
-			for _, q := range m.Qualities {
-				if p, ok := m.Price(d, q); ok {
-					ps = append(ps, fmt.Sprintf("%d %s", p, q))
-				}
-			}
-		}
-		if len(ps) > 0 {
-			parts = append(parts, fmt.Sprintf("%d s: %s", d, strings.Join(ps, " / ")))
-		}
-	}
-	if len(parts) == 0 {
-		return "no prices set"
-	}
-	return strings.Join(parts, " · ")
-}
+// Every text a user can see comes from this package (this file,
+// texts_job.go, help.go, progress.go and the summaries in commands.go), so
+// that translations can follow. Texts are plain (no Markdown): they read the
+// same on Telegram, Discord and a terminal; where they show a command they
+// take the platform's Syntax.
 
 // Balance is the /balance text: "<N> credits", then the given ledger lines
 // (newest first).
@@ -222,6 +42,14 @@ func ledgerKind(kind string) string {
 		return "refund"
 	case core.LedgerAdmin:
 		return "admin"
+	case core.LedgerPurchase:
+		return "purchase"
+	case core.LedgerPurchaseRefund:
+		return "purchase refund"
+	case core.LedgerAllowance:
+		return "daily credits"
+	case core.LedgerPromo:
+		return "promo code"
 	}
 	return kind
 }
@@ -259,6 +87,8 @@ func Stats(s core.Stats) string {
 		fmt.Fprintf(&b, " total %d", total)
 	}
 	fmt.Fprintf(&b, "\nCredits charged: %d, refunded: %d, held by users: %d", s.Charged, s.Refunded, s.Credits)
+	fmt.Fprintf(&b, "\nPurchases: %d (%d ⭐, %d credits, %d refunded) · daily credits: %d · promo codes: %d",
+		s.Purchases, s.PurchaseStars, s.PurchaseCredits, s.PurchaseRefunded, s.Allowance, s.Promo)
 	return b.String()
 }
 
@@ -308,6 +138,47 @@ func RepeatStarted() string { return "🔁 Making it again…" }
 
 // ResendGone answers /job for a delivered video whose file is no longer kept.
 func ResendGone() string { return "This video is no longer kept here." }
+
+// Pictures a user gave that cannot be used (the frontends wrap these in
+// EINVALID errors).
+
+// PictureTooBigToFetch: Telegram lets bots download files up to 20 MB.
+func PictureTooBigToFetch() string {
+	return "This picture is too big for a bot to download (over 20 MB)."
+}
+
+// PictureTooBig says an attachment's size and the limit, in MiB.
+func PictureTooBig(size int64, limit int64) string {
+	return fmt.Sprintf("The picture is %.1f MiB; the limit is %d MiB.", float64(size)/(1<<20), limit>>20)
+}
+
+// PictureOverLimit says a downloaded picture passed the limit.
+func PictureOverLimit(limit int64) string {
+	return fmt.Sprintf("The picture is over %d MiB.", limit>>20)
+}
+
+// NotAPicture answers an attachment that is not an image.
+func NotAPicture() string {
+	return "The attachment is not a picture: attach a PNG, JPEG or WebP image."
+}
+
+// PictureLinkInvalid answers an attachment whose link cannot be fetched.
+func PictureLinkInvalid() string { return "The picture's link is not valid." }
+
+// PictureExpired answers an attachment that could not be downloaded.
+func PictureExpired() string {
+	return "The picture could not be downloaded (it may have expired): send it again."
+}
+
+// PromptRequired answers a form sent without a prompt.
+func PromptRequired() string { return "Please describe the video you want: a prompt is required." }
+
+// The storyboard form (a Discord modal).
+const (
+	StoryboardTitle       = "Storyboard"
+	StoryboardLabel       = "One shot per line: 5s A city at dusk"
+	StoryboardPlaceholder = "5s A city at dusk\n5s A runner crosses the bridge"
+)
 
 // Grammar errors (returned by Parse as core.Error messages).
 

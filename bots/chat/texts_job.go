@@ -71,9 +71,9 @@ func stateName(s core.State) string {
 }
 
 // History is the /history text, newest job first.
-func History(jobs []*core.Job) string {
+func History(jobs []*core.Job, s Syntax) string {
 	if len(jobs) == 0 {
-		return "No jobs yet. Try: /video A corgi surfing a wave at sunset"
+		return "No jobs yet. Try: " + s.Example(CmdVideo, "A corgi surfing a wave at sunset")
 	}
 	var b strings.Builder
 	b.WriteString("Your last jobs:")
@@ -81,7 +81,7 @@ func History(jobs []*core.Job) string {
 		fmt.Fprintf(&b, "\n%s %s %s · %s · %d s · %s — %s", stateIcon(j.State), jobRef(j), stateName(j.State),
 			j.Req.Model, j.Req.Duration, j.CreatedAt.UTC().Format("2006-01-02"), truncate(summary(j), 60))
 	}
-	b.WriteString("\n\nDetails: /job <id>")
+	b.WriteString("\n\nDetails: " + s.Usage(Lookup(CmdJob)))
 	return b.String()
 }
 
@@ -94,7 +94,7 @@ func summary(j *core.Job) string {
 }
 
 // JobInfo is the /job text: everything about one job.
-func JobInfo(j *core.Job) string {
+func JobInfo(j *core.Job, s Syntax) string {
 	r := j.Req
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s Job %s: %s\n", stateIcon(j.State), jobRef(j), stateName(j.State))
@@ -133,7 +133,7 @@ func JobInfo(j *core.Job) string {
 	}
 	switch j.State {
 	case core.Queued:
-		fmt.Fprintf(&b, "Cancel it with /cancel %s", j.ID)
+		b.WriteString("Cancel it with " + s.Example(CmdCancel, j.ID))
 	case core.Failed:
 		b.WriteString("Reason: " + reason(j))
 	case core.Delivered:

@@ -31,7 +31,7 @@ func contains(t *testing.T, name, got string, wants ...string) {
 
 func TestHelpAndModels(t *testing.T) {
 	cat := core.DefaultCatalog()
-	help := Help(cat, core.ProtocolSoraPro)
+	help := Help(cat, core.ProtocolSoraPro, Typed)
 	contains(t, "Help(sorapro)", help,
 		"/video", "/storyboard", "/balance", "/cancel", "Attach a photo",
 		"--portrait --landscape --10s --15s --hd --pro --watermark --model=<id>",
@@ -43,21 +43,21 @@ func TestHelpAndModels(t *testing.T) {
 	if strings.Contains(help, "--private") || strings.Contains(help, "sora-2-pro ") {
 		t.Errorf("Help(sorapro) mentions videocreate things:\n%s", help)
 	}
-	vc := Help(cat, core.ProtocolVideoCreate)
+	vc := Help(cat, core.ProtocolVideoCreate, Typed)
 	contains(t, "Help(videocreate)", vc, "--private", "--25s", "/video --portrait --15s", "sora-2-pro — Sora 2 Pro", "15 s: 675 small / 1575 large")
 	if strings.Contains(vc, "/storyboard") {
 		t.Errorf("Help(videocreate) offers storyboards:\n%s", vc)
 	}
-	models := Models(cat, core.ProtocolSoraPro)
+	models := Models(cat, core.ProtocolSoraPro, Typed)
 	contains(t, "Models", models, "Models and prices (credits):", "• sora-2-image-to-video", "(needs an image)", "(storyboard, --pro)")
 	cat.Models[0].Disabled = true
-	if strings.Contains(Models(cat, core.ProtocolSoraPro), "sora-2-text-to-video") {
+	if strings.Contains(Models(cat, core.ProtocolSoraPro, Typed), "sora-2-text-to-video") {
 		t.Error("Models lists a disabled model")
 	}
-	if got := Models(&core.Catalog{}, core.ProtocolSoraPro); got != "No models are available right now." {
+	if got := Models(&core.Catalog{}, core.ProtocolSoraPro, Typed); got != "No models are available right now." {
 		t.Errorf("Models(empty) = %q", got)
 	}
-	contains(t, "Start", Start(core.DefaultCatalog(), core.ProtocolSoraPro, 500), "Welcome", "You have 500 credits; a video costs from 100 credits.", "/help")
+	contains(t, "Start", Start(core.DefaultCatalog(), core.ProtocolSoraPro, 500, Typed), "Welcome", "You have 500 credits; a video costs from 100 credits.", "/help")
 }
 
 func TestAccepted(t *testing.T) {
@@ -89,10 +89,10 @@ func TestBalance(t *testing.T) {
 
 func TestJobTexts(t *testing.T) {
 	j := testJob()
-	contains(t, "JobInfo(queued)", JobInfo(j), "⏳ Job #12: queued", "sora-2-text-to-video, 10 s, landscape", "Price: 100 credits", "Prompt: A cat surfing", "/cancel 12")
+	contains(t, "JobInfo(queued, Typed)", JobInfo(j, Typed), "⏳ Job #12: queued", "sora-2-text-to-video, 10 s, landscape", "Price: 100 credits", "Prompt: A cat surfing", "/cancel 12")
 
 	j.State, j.Err, j.Refunded = core.Failed, "The provider refused the prompt", true
-	contains(t, "JobInfo(failed)", JobInfo(j), "❌ Job #12: failed", "(refunded)", "Reason: The provider refused the prompt.")
+	contains(t, "JobInfo(failed, Typed)", JobInfo(j, Typed), "❌ Job #12: failed", "(refunded)", "Reason: The provider refused the prompt.")
 	if got, want := Failed(j), "❌ Job #12 failed: The provider refused the prompt. Your 100 credits were refunded."; got != want {
 		t.Errorf("Failed = %q, want %q", got, want)
 	}
@@ -105,11 +105,11 @@ func TestJobTexts(t *testing.T) {
 	sb := testJob()
 	sb.Req = core.Request{Model: "sora-2-pro-storyboard", Storyboard: true, Duration: 10, Shots: []core.Shot{{Scene: "A city", Duration: 5}, {Scene: "A runner", Duration: 5}}}
 	sb.State, sb.DeliveredVia = core.Delivered, "link"
-	contains(t, "JobInfo(storyboard)", JobInfo(sb), "✅ Job #12: delivered", "Shots:\n  5s A city\n  5s A runner", "as a link")
+	contains(t, "JobInfo(storyboard, Typed)", JobInfo(sb, Typed), "✅ Job #12: delivered", "Shots:\n  5s A city\n  5s A runner", "as a link")
 
-	h := History([]*core.Job{testJob(), sb})
+	h := History([]*core.Job{testJob(), sb}, Typed)
 	contains(t, "History", h, "⏳ #12 queued · sora-2-text-to-video · 10 s · 2026-03-04 — A cat surfing", "✅ #12 delivered", "storyboard, 2 shots: A city")
-	contains(t, "History(empty)", History(nil), "No jobs yet")
+	contains(t, "History(empty)", History(nil, Typed), "No jobs yet")
 
 	contains(t, "Link", Link(j, "https://x.example/v.mp4"), "Job #12", "too big", "https://x.example/v.mp4")
 	if got := Granted(core.Account{UserID: "discord:9", Balance: 700}); got != "✅ discord:9 now has 700 credits." {
@@ -163,4 +163,16 @@ func TestStatsAndErrors(t *testing.T) {
 			t.Errorf("%s is empty", name)
 		}
 	}
+}
+
+func TestCreditTexts(t *testing.T) {
+	got := Balance(core.Account{Balance: 600}, []core.LedgerEntry{
+		{Time: t0, Kind: core.LedgerPurchase, Amount: 500},
+		{Time: t0, Kind: core.LedgerPurchaseRefund, Amount: -500},
+		{Time: t0, Kind: core.LedgerAllowance, Amount: 70},
+		{Time: t0, Kind: core.LedgerPromo, Amount: 30},
+	})
+	contains(t, "Balance", got, "purchase +500", "purchase refund -500", "daily credits +70", "promo code +30")
+	s := Stats(core.Stats{Purchases: 2, PurchaseStars: 175, PurchaseCredits: 2000, PurchaseRefunded: 500, Allowance: 90, Promo: 40})
+	contains(t, "Stats", s, "Purchases: 2 (175 ⭐, 2000 credits, 500 refunded)", "daily credits: 90", "promo codes: 40")
 }

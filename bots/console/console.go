@@ -42,8 +42,7 @@ type Console struct {
 	throttle *chat.Throttle
 
 	mu      sync.Mutex
-	pending map[string]bool // jobs this console waits for
-	changed chan struct{}
+	changed chan struct{} // a job of this console's user ended
 }
 
 var _ core.Frontend = (*Console)(nil)
@@ -61,7 +60,7 @@ func New(svc *core.Service, opt Options) *Console {
 		opt.Interval = 2 * time.Second
 	}
 	return &Console{svc: svc, opt: opt, user: Platform + ":" + opt.User,
-		throttle: chat.NewThrottle(opt.Interval), pending: map[string]bool{}, changed: make(chan struct{}, 1)}
+		throttle: chat.NewThrottle(opt.Interval), changed: make(chan struct{}, 1)}
 }
 
 func (c *Console) say(format string, args ...any) {
@@ -184,14 +183,8 @@ func (c *Console) drain(ctx context.Context) error {
 	}
 }
 
-func (c *Console) setPending(id string, on bool) {
-	c.mu.Lock()
-	if on {
-		c.pending[id] = true
-	} else {
-		delete(c.pending, id)
-	}
-	c.mu.Unlock()
+// ended wakes drain.
+func (c *Console) ended() {
 	select {
 	case c.changed <- struct{}{}:
 	default:
@@ -211,6 +204,8 @@ func imageFlags(line string) (string, []string) {
 	return strings.Join(keep, " "), paths
 }
 
+// handle answers one command line; what a command does and answers is
+// chat.Commands', the console only adds its --image=FILE and video folder.
 func (c *Console) handle(ctx context.Context, line string) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -222,84 +217,42 @@ func (c *Console) handle(ctx context.Context, line string) {
 		c.say("%s", chat.ErrorText(err))
 		return
 	}
-	cat, protocol := c.svc.Catalog(), c.svc.Protocol()
-	switch cmd.Name {
-	case "":
+	if cmd.Name == "" {
 		c.say("%s", chat.PlainText())
-	case chat.CmdVideo, chat.CmdStoryboard:
-		req := cmd.Request
-		for _, p := range paths {
-			b, err := readImage(p)
-			if err != nil {
-				c.say("%s", chat.ErrorText(err))
-				return
-			}
-			req.Images = append(req.Images, core.Image{Data: b})
+		return
+	}
+	if chat.Lookup(cmd.Name).Request {
+		c.submit(ctx, cmd.Request, paths)
+		return
+	}
+	r := chat.NewCommands(c.svc).Run(ctx, chat.Call{User: c.user, Syntax: chat.Typed, Command: cmd})
+	if cmd.Name == chat.CmdHelp && r.Err == nil {
+		r.Text += fmt.Sprintf("\n\nIn this console, --image=FILE attaches a picture (repeat it for several), and videos are written to %s/.", c.opt.OutDir)
+	}
+	c.say("%s", r.Text)
+	if j := r.Resend; j != nil && j.VideoPath != "" {
+		dst, err := c.save(j, j.VideoPath)
+		if err != nil {
+			c.say("⚠️ The video of job #%s could not be written: %v", j.ID, err)
+			return
 		}
-		acc, err := c.svc.Accept(ctx, core.Submission{UserID: c.user,
-			Origin: core.Origin{Platform: Platform, ChatID: c.user}, Request: req})
+		c.say("🎞 %s", dst)
+	}
+}
+
+// submit reads the pictures and accepts the request.
+func (c *Console) submit(ctx context.Context, req core.Request, paths []string) {
+	for _, p := range paths {
+		b, err := readImage(p)
 		if err != nil {
 			c.say("%s", chat.ErrorText(err))
 			return
 		}
-		if !acc.Job.State.Terminal() {
-			c.setPending(acc.Job.ID, true)
-		}
-		c.say("%s", chat.Accepted(acc))
-	case chat.CmdBalance:
-		a, l, err := c.svc.Balance(ctx, c.user, 5)
-		c.reply(chat.Balance(a, l), err)
-	case chat.CmdHistory:
-		jobs, err := c.svc.History(ctx, c.user, 10)
-		c.reply(chat.History(jobs), err)
-	case chat.CmdJob:
-		j, err := c.svc.Job(ctx, c.user, cmd.JobID)
-		if err != nil {
-			c.reply("", err)
-			return
-		}
-		c.say("%s", chat.JobInfo(j))
-		if j.State == core.Delivered && j.VideoPath != "" {
-			if dst, err := c.save(j, j.VideoPath); err == nil {
-				c.say("🎞 %s", dst)
-			}
-		}
-	case chat.CmdCancel:
-		j, err := c.svc.Cancel(ctx, c.user, cmd.JobID)
-		if err == nil {
-			c.setPending(j.ID, false)
-			c.say("%s", chat.Canceled(j))
-			return
-		}
-		c.reply("", err)
-	case chat.CmdModels:
-		c.say("%s", chat.Models(cat, protocol))
-	case chat.CmdHelp:
-		c.say("%s\n\nIn this console, --image=FILE attaches a picture (repeat it for several), and videos are written to %s/.", chat.Help(cat, protocol), c.opt.OutDir)
-	case chat.CmdStart:
-		a, _, err := c.svc.Balance(ctx, c.user, 0)
-		c.reply(chat.Start(cat, protocol, a.Balance), err)
-	case chat.CmdGrant:
-		if cmd.Target == "" {
-			c.say("%s", chat.NoTarget())
-			return
-		}
-		a, err := c.svc.Grant(ctx, c.user, cmd.Target, cmd.Amount, cmd.Set)
-		c.reply(chat.Granted(a), err)
-	case chat.CmdStats:
-		s, err := c.svc.Stats(ctx, c.user)
-		c.reply(chat.Stats(s), err)
-	default:
-		c.say("%s", chat.UnknownCommand(cmd.Name))
+		req.Images = append(req.Images, core.Image{Data: b})
 	}
-}
-
-func (c *Console) reply(text string, err error) {
-	if err != nil {
-		c.say("%s", chat.ErrorText(err))
-		return
-	}
-	c.say("%s", text)
+	_, r := chat.NewCommands(c.svc).Submit(ctx, core.Submission{UserID: c.user,
+		Origin: core.Origin{Platform: Platform, ChatID: c.user}, Request: req})
+	c.say("%s", r.Text)
 }
 
 func readImage(path string) ([]byte, error) {
@@ -318,20 +271,19 @@ func (c *Console) Notify(ctx context.Context, ev core.Event) {
 		return
 	}
 	switch ev.Type {
+	case core.EventQueued, core.EventCanceled:
+		// Caused by this console's /video or /cancel, whose answer said so.
 	case core.EventDelivered:
 		c.say("✅ Job #%s done: %s", ev.Job.ID, filepath.Join(c.opt.OutDir, ev.Job.ID+".mp4"))
-		c.setPending(ev.Job.ID, false)
-		return
-	case core.EventFailed, core.EventCanceled:
+	case core.EventFailed:
 		c.say("%s", chat.Status(ev))
-		c.setPending(ev.Job.ID, false)
-		return
+	default:
+		if text, ok := c.throttle.Update(c.user, ev, time.Now()); ok {
+			c.say("%s", text)
+		}
 	}
-	c.mu.Lock()
-	c.pending[ev.Job.ID] = true
-	c.mu.Unlock()
-	if text, ok := c.throttle.Update(c.user, ev, time.Now()); ok {
-		c.say("%s", text)
+	if chat.Final(ev) {
+		c.ended()
 	}
 }
 

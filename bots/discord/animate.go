@@ -72,9 +72,7 @@ func (c *imageCache) fetch(b *Bot, key string, atts []attachment) {
 	}
 	c.m[key] = ci
 	c.mu.Unlock()
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
+	started := b.spawn(func() {
 		defer close(ci.done)
 		for _, a := range atts {
 			data, err := b.download(b.context(), a.URL)
@@ -85,7 +83,11 @@ func (c *imageCache) fetch(b *Bot, key string, atts []attachment) {
 			ci.imgs = append(ci.imgs, core.Image{Data: data})
 			ci.urls = append(ci.urls, a.URL)
 		}
-	}()
+	})
+	if !started {
+		ci.err = core.Errorf(core.EUNAVAILABLE, "The bot is restarting: use Animate on the message again in a minute.")
+		close(ci.done)
+	}
 }
 
 func (c *imageCache) take(ctx context.Context, key string) ([]core.Image, []string, error) {

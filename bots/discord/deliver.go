@@ -1,14 +1,14 @@
 package discord
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
-
-	"context"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -56,7 +56,7 @@ func notWritable(err error) bool {
 
 func repeatRow(j *core.Job) []discordgo.MessageComponent {
 	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-		discordgo.Button{Label: chat.RepeatButton(), Style: discordgo.SecondaryButton, CustomID: "repeat:" + j.ID},
+		discordgo.Button{Label: chat.RepeatButton(), Style: discordgo.SecondaryButton, CustomID: chat.RepeatData(j.ID)},
 	}}}
 }
 
@@ -84,13 +84,16 @@ func (b *Bot) Deliver(ctx context.Context, j *core.Job, v core.Video) (string, e
 		suffix = "-link"
 	}
 	if it, at, ok := interactionOf(j); ok && time.Since(at) < tokenLife {
-		fs, done, err := files()
-		if err != nil {
-			return "", err
-		}
-		comps := repeatRow(j)
-		_, err = b.sess.InteractionResponseEdit(it, &discordgo.WebhookEdit{Content: ptr(clip(text)), Files: fs, Components: &comps})
-		done()
+		release, _ := b.editor.hold(j, true)
+		err := b.editOriginal(ctx, it, func() (*discordgo.WebhookEdit, func(), error) {
+			fs, done, err := files()
+			if err != nil {
+				return nil, nil, err
+			}
+			comps := repeatRow(j)
+			return &discordgo.WebhookEdit{Content: ptr(clip(text)), Files: fs, Components: &comps}, done, nil
+		})
+		release()
 		switch {
 		case err == nil:
 			return "interaction" + suffix, nil
@@ -124,8 +127,6 @@ func (b *Bot) post(j *core.Job, m *discordgo.MessageSend) (string, error) {
 		m.Content = clip(fmt.Sprintf("<@%s> %s", user, m.Content))
 		m.AllowedMentions = &discordgo.MessageAllowedMentions{Users: []string{user}}
 	}
-	readers := make([]*discordgo.File, len(m.Files))
-	copy(readers, m.Files)
 	_, err := b.sess.ChannelMessageSendComplex(j.Origin.ChatID, m)
 	if err == nil {
 		return "channel", nil
@@ -137,13 +138,15 @@ func (b *Bot) post(j *core.Job, m *discordgo.MessageSend) (string, error) {
 	if derr != nil {
 		return "", derr
 	}
-	// The files were read by the first attempt: open them again.
-	for i, f := range readers {
-		if s, ok := f.Reader.(interface {
-			Seek(int64, int) (int64, error)
-		}); ok {
-			s.Seek(0, 0)
-			m.Files[i] = f
+	// The first attempt read the files: back to their start, or a failure
+	// the service retries with the file opened anew.
+	for _, f := range m.Files {
+		s, ok := f.Reader.(io.Seeker)
+		if !ok {
+			return "", fmt.Errorf("send %s by DM: its reader cannot rewind", f.Name)
+		}
+		if _, err := s.Seek(0, io.SeekStart); err != nil {
+			return "", fmt.Errorf("send %s by DM: rewind: %w", f.Name, err)
 		}
 	}
 	m.AllowedMentions = nil

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -58,15 +57,22 @@ type Bot struct {
 	opt   Options
 	sess  *discordgo.Session
 	log   *slog.Logger
-	appID string
+	appID string            // guarded by mu: READY sets it when not configured
 	key   ed25519.PublicKey // HTTP interactions
 
 	editor *editor
 	images imageCache
+	// answerWait is how long an HTTP interaction waits for its first
+	// response before it is answered with a deferral.
+	answerWait time.Duration
 
 	ready chan struct{}
 	wg    sync.WaitGroup
-	ctx   context.Context
+	// The interactions endpoint is served before Run starts and after it
+	// returned: mu guards what Run and READY set for the handlers.
+	mu      sync.Mutex
+	ctx     context.Context // Run's, for its values; nil before Run
+	stopped bool            // Run is waiting for (or done with) the last handlers
 }
 
 var _ core.Frontend = (*Bot)(nil)
@@ -120,7 +126,7 @@ func New(svc *core.Service, opt Options) (*Bot, error) {
 	sess.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsDirectMessages
 	sess.LogLevel = -1 // discordgo logs through log.Printf; our own logs say what matters
 	b := &Bot{svc: svc, opt: opt, sess: sess, log: opt.Logger.With("platform", Platform), appID: opt.AppID,
-		ready: make(chan struct{})}
+		ready: make(chan struct{}), answerWait: 2500 * time.Millisecond}
 	b.images.m = map[string]*cachedImages{}
 	if opt.PublicKey != "" {
 		k, err := hex.DecodeString(opt.PublicKey)
@@ -137,8 +143,15 @@ func New(svc *core.Service, opt Options) (*Bot, error) {
 // Run connects (the gateway, unless HTTP interactions are configured),
 // registers the commands and serves until ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
+	b.mu.Lock()
 	b.ctx = ctx
-	defer b.wg.Wait()
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.stopped = true
+		b.mu.Unlock()
+		b.wg.Wait()
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // before the Wait above: it stops the editor
 	b.wg.Add(1)
@@ -164,94 +177,49 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.register(); err != nil {
 		return err
 	}
-	b.log.Info("discord ready", "app_id", b.appID, "http_interactions", b.key != nil, "guild", b.opt.GuildID)
+	b.log.Info("discord ready", "app_id", b.app(), "http_interactions", b.key != nil, "guild", b.opt.GuildID)
 	<-ctx.Done()
 	return nil
 }
 
-func redact(err error, token core.Secret) error {
-	if err == nil || token == "" || !strings.Contains(err.Error(), token.Reveal()) {
-		return err
+// spawn runs f in a goroutine Run waits for; false once Run is returning.
+func (b *Bot) spawn(f func()) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return false
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), token.Reveal(), "[redacted]"))
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// app is the application id (from READY when not configured).
+func (b *Bot) app() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.appID
+}
+
+// context is the context of the work an interaction starts: Run's values,
+// not its cancellation (an accepted job is finished even while stopping).
+func (b *Bot) context() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx != nil {
+		return context.WithoutCancel(b.ctx)
+	}
+	return context.Background()
 }
 
 // register overwrites the application's commands in one call.
 func (b *Bot) register() error {
 	cmds := commands(b.svc.Catalog(), b.svc.Protocol())
-	if _, err := b.sess.ApplicationCommandBulkOverwrite(b.appID, b.opt.GuildID, cmds); err != nil {
+	if _, err := b.sess.ApplicationCommandBulkOverwrite(b.app(), b.opt.GuildID, cmds); err != nil {
 		return fmt.Errorf("discord: register commands: %v", redact(err, b.opt.Token))
 	}
 	return nil
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// commands are the slash and context-menu commands, built from the catalog.
-func commands(cat *core.Catalog, protocol string) []*discordgo.ApplicationCommand {
-	var models, qualities []*discordgo.ApplicationCommandOptionChoice
-	durations := map[int]bool{}
-	seenQ := map[string]bool{}
-	for _, m := range cat.Enabled(protocol) {
-		if len(models) < 25 {
-			models = append(models, &discordgo.ApplicationCommandOptionChoice{Name: m.ID, Value: m.ID})
-		}
-		for _, d := range m.Durations {
-			durations[d] = true
-		}
-		for _, q := range m.Qualities {
-			if !seenQ[q] && len(qualities) < 25 {
-				seenQ[q] = true
-				qualities = append(qualities, &discordgo.ApplicationCommandOptionChoice{Name: q, Value: q})
-			}
-		}
-	}
-	var durChoices []*discordgo.ApplicationCommandOptionChoice
-	for d := 1; d <= 60 && len(durChoices) < 25; d++ {
-		if durations[d] {
-			durChoices = append(durChoices, &discordgo.ApplicationCommandOptionChoice{Name: fmt.Sprintf("%d s", d), Value: d})
-		}
-	}
-	orientation := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "orientation",
-		Description: "portrait or landscape (default landscape)", Choices: []*discordgo.ApplicationCommandOptionChoice{
-			{Name: "landscape", Value: core.Landscape}, {Name: "portrait", Value: core.Portrait}}}
-	video := &discordgo.ApplicationCommand{Name: "video", Description: "Make a video from a description (attach an image to animate it)",
-		Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionString, Name: "prompt", Description: "What the video shows", Required: true, MaxLength: 2000},
-			{Type: discordgo.ApplicationCommandOptionAttachment, Name: "image", Description: "A picture to animate (PNG, JPEG or WebP)"},
-			orientation,
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "pro", Description: "Use the pro tier"},
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "watermark", Description: "Accept a watermarked video"},
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "private", Description: "Do not publish the video (where the model allows)"},
-		}}
-	if len(models) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
-			Name: "model", Description: "A model (/models lists them with prices)", Choices: models})
-	}
-	if len(durChoices) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger,
-			Name: "duration", Description: "Length in seconds", Choices: durChoices})
-	}
-	if len(qualities) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
-			Name: "quality", Description: "Quality (pro models)", Choices: qualities})
-	}
-	admin := int64(discordgo.PermissionAdministrator)
-	return []*discordgo.ApplicationCommand{
-		video,
-		{Name: "storyboard", Description: "A storyboard: shots like \"5s A city at dusk | 5s A runner\"", Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionString, Name: "shots", Description: "Shots separated by | (leave out to type them one per line)"},
-			orientation,
-		}},
-		{Name: "balance", Description: "Your credits and last changes"},
-		{Name: "history", Description: "Your last jobs"},
-		{Name: "models", Description: "Models and prices"},
-		{Name: "help", Description: "How it works"},
-		{Name: "cancel", Description: "Cancel a job that is still queued (refunded)", Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionString, Name: "job", Description: "The job number", Required: true}}},
-		{Name: "grant", Description: "Admins: add credits to a user", DefaultMemberPermissions: &admin, Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionUser, Name: "user", Description: "Who gets them", Required: true},
-			{Type: discordgo.ApplicationCommandOptionInteger, Name: "amount", Description: "Credits (negative to remove)", Required: true}}},
-		{Name: "Animate", Type: discordgo.MessageApplicationCommand},
-	}
 }

@@ -3,9 +3,12 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,8 +27,14 @@ type inter struct {
 	// HTTP interactions: the first response goes back as the HTTP answer.
 	first   chan *discordgo.InteractionResponse
 	written chan struct{}
+	late    bool  // the handler answered a deferral before first had anything
+	answer  error // writing the HTTP answer failed
 	acked   bool
 }
+
+// errAnsweredLate: over HTTP, the initial response came after the handler
+// had already answered with a public deferral.
+var errAnsweredLate = errors.New("interaction answered by a deferral before this response was ready")
 
 // rawLimit reads attachment_size_limit, which discordgo does not parse.
 func rawLimit(raw []byte) int64 {
@@ -43,12 +52,14 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 	switch e.Type {
 	case "READY":
 		if r, ok := e.Struct.(*discordgo.Ready); ok {
+			b.mu.Lock()
 			if b.appID == "" && r.Application != nil {
 				b.appID = r.Application.ID
 			}
 			if b.appID == "" && r.User != nil {
 				b.appID = r.User.ID
 			}
+			b.mu.Unlock()
 			select {
 			case <-b.ready:
 			default:
@@ -60,7 +71,9 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 		if !ok || ic.Interaction == nil {
 			return
 		}
-		b.handle(&inter{i: ic.Interaction, limit: rawLimit(e.RawData), at: time.Now()})
+		if !b.handle(&inter{i: ic.Interaction, limit: rawLimit(e.RawData), at: time.Now()}) {
+			b.log.Warn("interaction dropped: stopping", "interaction_id", ic.ID)
+		}
 	}
 }
 
@@ -97,13 +110,20 @@ func (b *Bot) InteractionsHandler() http.Handler {
 		}
 		it := &inter{i: &i, limit: rawLimit(raw), at: time.Now(),
 			first: make(chan *discordgo.InteractionResponse, 1), written: make(chan struct{})}
-		b.handle(it)
+		if !b.handle(it) {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		var resp *discordgo.InteractionResponse
 		select {
-		case resp := <-it.first:
-			json.NewEncoder(w).Encode(resp)
-		case <-time.After(2500 * time.Millisecond):
+		case resp = <-it.first:
+		case <-time.After(b.answerWait):
 			// Nothing came in time: acknowledge; the handler edits later.
-			json.NewEncoder(w).Encode(&discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+			resp = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+			it.late = true
+		}
+		if err := json.NewEncoder(w).Encode(resp); err != nil {
+			it.answer = fmt.Errorf("write the HTTP answer: %w", err)
 		}
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
@@ -124,10 +144,29 @@ func (b *Bot) respond(it *inter, resp *discordgo.InteractionResponse) error {
 		select {
 		case <-it.written:
 		case <-time.After(5 * time.Second):
+			return errors.New("the HTTP answer was not written within 5 s")
+		}
+		if it.answer != nil {
+			return it.answer
+		}
+		if it.late && (resp.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource || resp.Data != nil) {
+			b.answeredLate(it, resp)
+			return errAnsweredLate
 		}
 		return nil
 	}
 	return b.sess.InteractionRespond(it.i, resp)
+}
+
+// answeredLate follows up a response that missed the HTTP answer: a
+// private message is sent privately after all; anything else (a modal, a
+// private deferral) cannot follow a public deferral and ends in an error.
+func (b *Bot) answeredLate(it *inter, resp *discordgo.InteractionResponse) {
+	if d := resp.Data; resp.Type == discordgo.InteractionResponseChannelMessageWithSource && d != nil && d.Flags&discordgo.MessageFlagsEphemeral != 0 {
+		b.privateAfterDefer(it, d.Content)
+		return
+	}
+	b.failAfterDefer(it, fmt.Errorf("interaction %s: response type %d: %w", it.i.ID, resp.Type, errAnsweredLate))
 }
 
 func (b *Bot) ephemeral(it *inter, text string) {
@@ -152,8 +191,8 @@ func (b *Bot) deferReply(it *inter, private bool) bool {
 
 // editReply replaces the deferred response's text.
 func (b *Bot) editReply(it *inter, text string) {
-	if _, err := b.sess.InteractionResponseEdit(it.i, &discordgo.WebhookEdit{Content: ptr(clip(text))}); err != nil {
-		b.log.Warn("edit interaction response", "err", redact(err, b.opt.Token))
+	if err := b.editText(b.context(), it.i, text); err != nil {
+		b.log.Warn("edit interaction response", "interaction_id", it.i.ID, "err", redact(err, b.opt.Token))
 	}
 }
 
@@ -163,12 +202,18 @@ func (b *Bot) failAfterDefer(it *inter, err error) {
 	if code := core.ErrorCode(err); code == core.EINTERNAL {
 		b.log.Error("interaction failed", "interaction_id", it.i.ID, "err", err)
 	}
+	b.privateAfterDefer(it, chat.ErrorText(err))
+}
+
+// privateAfterDefer deletes a public deferred response and sends text as a
+// message only the user sees.
+func (b *Bot) privateAfterDefer(it *inter, text string) {
 	if derr := b.sess.InteractionResponseDelete(it.i); derr != nil {
 		b.log.Debug("delete deferred response", "err", redact(derr, b.opt.Token))
 	}
-	if _, ferr := b.sess.FollowupMessageCreate(it.i, false, &discordgo.WebhookParams{Content: clip(chat.ErrorText(err)),
+	if _, ferr := b.sess.FollowupMessageCreate(it.i, false, &discordgo.WebhookParams{Content: clip(text),
 		Flags: discordgo.MessageFlagsEphemeral}); ferr != nil {
-		b.log.Warn("error follow-up", "err", redact(ferr, b.opt.Token))
+		b.log.Warn("private follow-up", "interaction_id", it.i.ID, "err", redact(ferr, b.opt.Token))
 	}
 }
 
@@ -189,15 +234,14 @@ func userOf(i *discordgo.Interaction) *discordgo.User {
 }
 
 // handle dispatches an interaction by type (ApplicationCommandData panics
-// on other types, so the type is checked first).
-func (b *Bot) handle(it *inter) {
+// on other types, so the type is checked first); false when the bot is
+// stopping and did not take it.
+func (b *Bot) handle(it *inter) bool {
 	u := userOf(it.i)
 	if u == nil {
-		return
+		return true
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
+	return b.spawn(func() {
 		switch it.i.Type {
 		case discordgo.InteractionApplicationCommand:
 			b.command(it, u)
@@ -206,14 +250,7 @@ func (b *Bot) handle(it *inter) {
 		case discordgo.InteractionMessageComponent:
 			b.component(it, u)
 		}
-	}()
-}
-
-func (b *Bot) context() context.Context {
-	if b.ctx != nil {
-		return context.WithoutCancel(b.ctx)
-	}
-	return context.Background()
+	})
 }
 
 // attachment is a picture a user gave, not yet downloaded.
@@ -226,113 +263,86 @@ func (b *Bot) command(it *inter, u *discordgo.User) {
 	ctx := b.context()
 	data := it.i.ApplicationCommandData()
 	user := Platform + ":" + u.ID
-	cat, protocol := b.svc.Catalog(), b.svc.Protocol()
-	opts := map[string]*discordgo.ApplicationCommandInteractionDataOption{}
-	for _, o := range data.Options {
-		opts[o.Name] = o
+	opt := func(name string) string {
+		if o := optionNamed(data.Options, name); o != nil {
+			return optionText(o)
+		}
+		return ""
 	}
 	switch data.Name {
-	case "video":
-		req := core.Request{}
-		if o := opts["prompt"]; o != nil {
-			req.Prompt = o.StringValue()
-		}
-		if o := opts["model"]; o != nil {
-			req.Model = o.StringValue()
-		}
-		if o := opts["orientation"]; o != nil {
-			req.Orientation = o.StringValue()
-		}
-		if o := opts["duration"]; o != nil {
-			req.Duration = int(o.IntValue())
-		}
-		if o := opts["quality"]; o != nil {
-			req.Quality = o.StringValue()
-		}
-		if o := opts["pro"]; o != nil {
-			req.Pro = o.BoolValue()
-		}
-		if o := opts["watermark"]; o != nil {
-			req.Watermark = o.BoolValue()
-		}
-		if o := opts["private"]; o != nil {
-			req.Private = o.BoolValue()
+	case chat.CmdVideo:
+		req := core.Request{Prompt: opt("prompt"), Model: opt("model"), Orientation: opt("orientation"), Quality: opt("quality"),
+			Pro: opt("pro") == "true", Watermark: opt("watermark") == "true", Private: opt("private") == "true"}
+		if d := opt("duration"); d != "" {
+			req.Duration, _ = strconv.Atoi(d)
 		}
 		var atts []attachment
-		if o := opts["image"]; o != nil && data.Resolved != nil {
-			if a := data.Resolved.Attachments[fmt.Sprint(o.Value)]; a != nil {
+		if id := opt("image"); id != "" && data.Resolved != nil {
+			if a := data.Resolved.Attachments[id]; a != nil {
 				atts = append(atts, attachment{URL: a.URL, ContentType: a.ContentType, Size: a.Size})
 			}
 		}
 		b.start(ctx, it, user, req, atts)
-	case "storyboard":
-		orientation := ""
-		if o := opts["orientation"]; o != nil {
-			orientation = o.StringValue()
-		}
-		o := opts["shots"]
-		if o == nil || strings.TrimSpace(o.StringValue()) == "" {
-			b.shotsModal(it, orientation)
+	case chat.CmdStoryboard:
+		shots := opt("shots")
+		if strings.TrimSpace(shots) == "" {
+			b.shotsModal(it, opt("orientation"))
 			return
 		}
-		b.storyboard(ctx, it, user, o.StringValue(), orientation)
-	case "balance":
-		if b.deferReply(it, true) {
-			a, l, err := b.svc.Balance(ctx, user, 5)
-			b.answer(it, func() string { return chat.Balance(a, l) }, err)
-		}
-	case "history":
-		if b.deferReply(it, true) {
-			jobs, err := b.svc.History(ctx, user, 10)
-			b.answer(it, func() string { return chat.History(jobs) }, err)
-		}
-	case "models":
-		b.ephemeral(it, chat.Models(cat, protocol))
-	case "help":
-		b.ephemeral(it, chat.Help(cat, protocol))
-	case "cancel":
-		id := ""
-		if o := opts["job"]; o != nil {
-			id = strings.TrimPrefix(strings.TrimSpace(o.StringValue()), "#")
-		}
-		if b.deferReply(it, true) {
-			j, err := b.svc.Cancel(ctx, user, id)
-			if err == nil {
-				b.Notify(ctx, core.Event{Type: core.EventCanceled, Job: j, Progress: -1})
-			}
-			b.answer(it, func() string { return chat.Canceled(j) }, err)
-		}
-	case "grant":
-		if !b.svc.IsAdmin(user) {
-			b.ephemeral(it, chat.NotAdmin())
-			return
-		}
-		var target string
-		var amount int
-		if o := opts["user"]; o != nil {
-			target = Platform + ":" + fmt.Sprint(o.Value)
-		}
-		if o := opts["amount"]; o != nil {
-			amount = int(o.IntValue())
-		}
-		if b.deferReply(it, true) {
-			a, err := b.svc.Grant(ctx, user, target, amount, false)
-			b.answer(it, func() string { return chat.Granted(a) }, err)
-		}
+		b.storyboard(ctx, it, user, shots, opt("orientation"))
 	case "Animate":
 		b.animate(it, data)
 	default:
-		b.ephemeral(it, chat.UnknownCommand("/"+data.Name))
+		b.run(ctx, it, user, data)
 	}
 }
 
-// answer edits a private deferred response with text() or the error.
-func (b *Bot) answer(it *inter, text func() string, err error) {
-	if err != nil {
-		b.editReply(it, chat.ErrorText(err))
+// run answers every command but the video requests, privately: the
+// options become the command's arguments, chat.Commands answers.
+func (b *Bot) run(ctx context.Context, it *inter, user string, data discordgo.ApplicationCommandInteractionData) {
+	sp := chat.Lookup(data.Name)
+	if sp == nil || sp.Request || sp.Hidden {
+		b.ephemeral(it, chat.UnknownCommand("/"+data.Name))
 		return
 	}
-	b.editReply(it, text())
+	cmd, err := chat.NewCommand(sp.Name, optionArgs(sp, data.Options)...)
+	if err != nil {
+		b.ephemeral(it, chat.ErrorText(err))
+		return
+	}
+	if !b.deferReply(it, true) {
+		return
+	}
+	r := chat.NewCommands(b.svc).Run(ctx, chat.Call{User: user, Syntax: chat.Slash, Command: cmd})
+	if core.ErrorCode(r.Err) == core.EINTERNAL {
+		b.log.Error("command failed", "command", sp.Name, "interaction_id", it.i.ID, "err", r.Err)
+	}
+	if r.Resend == nil {
+		b.editReply(it, r.Text)
+		return
+	}
+	b.resend(it, r.Text, r.Resend)
+}
+
+// resend answers /job of a delivered job with its video attached again,
+// when the file is still kept and fits the upload limit.
+func (b *Bot) resend(it *inter, text string, j *core.Job) {
+	var files []*discordgo.File
+	if j.VideoPath != "" && j.VideoSize <= it.limit {
+		f, err := os.Open(j.VideoPath)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				b.log.Warn("resend video", "job_id", j.ID, "err", err)
+			}
+			text += "\n" + chat.ResendGone()
+		} else {
+			defer f.Close()
+			files = []*discordgo.File{{Name: j.ID + ".mp4", ContentType: "video/mp4", Reader: f}}
+		}
+	}
+	if _, err := b.sess.InteractionResponseEdit(it.i, &discordgo.WebhookEdit{Content: ptr(clip(text)), Files: files}); err != nil {
+		b.log.Warn("edit interaction response", "job_id", j.ID, "err", redact(err, b.opt.Token))
+	}
 }
 
 func (b *Bot) storyboard(ctx context.Context, it *inter, user, shots, orientation string) {
@@ -346,10 +356,10 @@ func (b *Bot) storyboard(ctx context.Context, it *inter, user, shots, orientatio
 
 func (b *Bot) shotsModal(it *inter, orientation string) {
 	err := b.respond(it, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-		CustomID: "storyboard:" + orientation, Title: "Storyboard",
+		CustomID: "storyboard:" + orientation, Title: chat.StoryboardTitle,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: "shots", Label: "One shot per line: 5s A city at dusk", Style: discordgo.TextInputParagraph,
-				Required: true, MaxLength: 4000, Placeholder: "5s A city at dusk\n5s A runner crosses the bridge"},
+			discordgo.TextInput{CustomID: "shots", Label: chat.StoryboardLabel, Style: discordgo.TextInputParagraph,
+				Required: true, MaxLength: 4000, Placeholder: chat.StoryboardPlaceholder},
 		}}},
 	}})
 	if err != nil {
@@ -363,11 +373,11 @@ func (b *Bot) shotsModal(it *inter, orientation string) {
 func (b *Bot) start(ctx context.Context, it *inter, user string, req core.Request, atts []attachment) {
 	for _, a := range atts {
 		if a.Size > core.MaxImageBytes {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "The picture is %.1f MiB; the limit is %d MiB.", float64(a.Size)/(1<<20), core.MaxImageBytes>>20)))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PictureTooBig(int64(a.Size), core.MaxImageBytes))))
 			return
 		}
 		if a.ContentType != "" && !strings.HasPrefix(a.ContentType, "image/") {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "The attachment is not a picture: attach a PNG, JPEG or WebP image.")))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.NotAPicture())))
 			return
 		}
 	}
@@ -397,23 +407,26 @@ func (b *Bot) start(ctx context.Context, it *inter, user string, req core.Reques
 // accept charges and queues the job and shows it in the original response.
 func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Request, urls []string) {
 	origin := core.Origin{Platform: Platform, ChatID: it.i.ChannelID, Extra: map[string]string{
-		"app": b.appID, "token": it.i.Token, "interaction": it.i.ID,
+		"app": b.app(), "token": it.i.Token, "interaction": it.i.ID,
 		"at": strconv.FormatInt(it.at.Unix(), 10), "limit": strconv.FormatInt(it.limit, 10),
 		"user": strings.TrimPrefix(user, Platform+":"), "guild": it.i.GuildID,
 	}}
 	if len(urls) > 0 {
 		origin.Extra["images"] = strings.Join(urls, " ")
 	}
-	acc, err := b.svc.Accept(ctx, core.Submission{UserID: user, Key: Platform + ":interaction:" + it.i.ID, Origin: origin, Request: req})
-	if err != nil {
-		b.failAfterDefer(it, err)
+	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: Platform + ":interaction:" + it.i.ID, Origin: origin, Request: req})
+	if r.Err != nil {
+		b.failAfterDefer(it, r.Err)
 		return
 	}
 	if acc.Duplicate {
 		return
 	}
-	b.editor.track(acc.Job)
-	b.editReply(it, chat.Accepted(acc))
+	// Progress waits for this text, and it is not shown over the outcome.
+	if release, ok := b.editor.hold(acc.Job, false); ok {
+		b.editReply(it, r.Text)
+		release()
+	}
 }
 
 // download fetches an attachment (its signed URL expires, so at once).
@@ -422,7 +435,7 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, core.Errorf(core.EINVALID, "The picture's link is not valid.")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureLinkInvalid())
 	}
 	resp, err := b.sess.Client.Do(req)
 	if err != nil {
@@ -430,14 +443,14 @@ func (b *Bot) download(ctx context.Context, u string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, core.Errorf(core.EINVALID, "The picture could not be downloaded (it may have expired): send it again.")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureExpired())
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, core.MaxImageBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("download attachment: %w", err)
 	}
 	if len(data) > core.MaxImageBytes {
-		return nil, core.Errorf(core.EINVALID, "The picture is over %d MiB.", core.MaxImageBytes>>20)
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureOverLimit(core.MaxImageBytes))
 	}
 	return data, nil
 }
@@ -467,7 +480,7 @@ func (b *Bot) modal(it *inter, u *discordgo.User) {
 	case strings.HasPrefix(data.CustomID, "animate:"):
 		req := core.Request{Prompt: modalValue(data, "prompt")}
 		if strings.TrimSpace(req.Prompt) == "" {
-			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "Please describe the video you want: a prompt is required.")))
+			b.ephemeral(it, chat.ErrorText(core.Errorf(core.EINVALID, "%s", chat.PromptRequired())))
 			return
 		}
 		if !b.deferReply(it, false) {
@@ -488,14 +501,14 @@ func (b *Bot) modal(it *inter, u *discordgo.User) {
 func (b *Bot) component(it *inter, u *discordgo.User) {
 	ctx := b.context()
 	data := it.i.MessageComponentData()
-	id, ok := strings.CutPrefix(data.CustomID, "repeat:")
-	if !ok {
-		return
-	}
-	user := Platform + ":" + u.ID
-	j, err := b.svc.Job(ctx, user, id)
-	if err != nil || j.UserID != user {
-		b.ephemeral(it, chat.RepeatNotYours())
+	j, r := chat.NewCommands(b.svc).Repeat(ctx, Platform+":"+u.ID, data.CustomID)
+	if j == nil {
+		if core.ErrorCode(r.Err) == core.EINTERNAL {
+			b.log.Error("repeat button", "interaction_id", it.i.ID, "err", r.Err)
+		}
+		if r.Text != "" {
+			b.ephemeral(it, r.Text)
+		}
 		return
 	}
 	var atts []attachment
@@ -504,7 +517,8 @@ func (b *Bot) component(it *inter, u *discordgo.User) {
 			atts = append(atts, attachment{URL: u})
 		}
 	}
-	req := j.Req
-	req.Images = nil
-	b.start(ctx, it, user, req, atts)
+	b.start(ctx, it, j.UserID, j.Req, atts)
 }
+
+// redact removes the token from an error's text.
+func redact(err error, token core.Secret) error { return chat.Redact(err, token) }

@@ -57,3 +57,35 @@ func TestEditorRoundRobin(t *testing.T) {
 		t.Fatal("edited past the token")
 	}
 }
+
+// Once a job's outcome is being shown, no progress is edited over it, and
+// a late accepted text is refused; the outcome itself may be retried.
+func TestEditorHoldAndFinish(t *testing.T) {
+	e := newEditor(&Bot{})
+	now := time.Now()
+	j := &core.Job{ID: "1", Origin: core.Origin{ChatID: "c", Extra: map[string]string{"app": "a", "token": "t", "at": fmt.Sprint(now.Unix())}}}
+	release, ok := e.hold(j, false)
+	if !ok {
+		t.Fatal("accepted text refused")
+	}
+	if e.track(j).busy.TryLock() {
+		t.Fatal("progress could edit while the accepted text is shown")
+	}
+	release()
+	e.set(j, "step 1")
+	e.finish(j)
+	e.set(j, "step 2")
+	if ed, text, _ := e.next(now.Add(time.Minute), 5*time.Second); ed != nil {
+		t.Fatalf("progress %q after the outcome", text)
+	}
+	if _, ok := e.hold(j, false); ok {
+		t.Fatal("accepted text allowed over the outcome")
+	}
+	for range 2 {
+		release, ok := e.hold(j, true)
+		if !ok {
+			t.Fatal("outcome refused")
+		}
+		release()
+	}
+}

@@ -18,13 +18,30 @@ import (
 type albums struct {
 	mu sync.Mutex
 	m  map[string]*album
+
+	// afterFunc and handle are time.AfterFunc and Bot.handleAlbum; tests
+	// replace them to fire timers and observe albums at chosen moments.
+	afterFunc func(time.Duration, func()) albumTimer
+	handle    func(*album)
+}
+
+// albumTimer is the part of *time.Timer an album uses.
+type albumTimer interface {
+	Stop() bool
+	Reset(time.Duration) bool
+}
+
+// albumPart is one message of an album with the update that brought it:
+// they stay together whatever order the parts arrive in.
+type albumPart struct {
+	update int64
+	msg    *models.Message
 }
 
 type album struct {
-	msgs    []*models.Message
-	updates []int64
-	timer   *time.Timer
-	done    chan struct{} // closed once the album was handled
+	parts []albumPart
+	timer albumTimer
+	done  chan struct{} // closed once the album was handled
 }
 
 // add buffers one message of an album and returns a channel closed when
@@ -37,23 +54,50 @@ func (a *albums) add(b *Bot, updateID int64, m *models.Message) <-chan struct{} 
 	if al == nil {
 		al = &album{done: make(chan struct{})}
 		a.m[key] = al
-		b.wg.Add(1)
-		al.timer = time.AfterFunc(b.opt.AlbumWait, func() {
-			defer b.wg.Done()
+		after, handle := a.afterFunc, a.handle
+		if after == nil {
+			after = func(d time.Duration, f func()) albumTimer { return time.AfterFunc(d, f) }
+		}
+		if handle == nil {
+			handle = b.handleAlbum
+		}
+		counted := b.tasks.add()
+		al.timer = after(b.opt.AlbumWait, func() {
+			if counted {
+				defer b.tasks.done()
+			}
 			defer close(al.done)
 			a.mu.Lock()
 			delete(a.m, key)
 			a.mu.Unlock()
-			b.handleAlbum(al)
+			handle(al)
 		})
-	} else {
+	} else if al.timer.Stop() {
 		al.timer.Reset(b.opt.AlbumWait)
 	}
-	if !slices.Contains(al.updates, updateID) {
-		al.msgs = append(al.msgs, m)
-		al.updates = append(al.updates, updateID)
+	// Otherwise the timer has fired and its function waits for a.mu: this
+	// part still joins the album, which is handled once, by that function.
+	if !slices.ContainsFunc(al.parts, func(p albumPart) bool { return p.update == updateID }) {
+		al.parts = append(al.parts, albumPart{update: updateID, msg: m})
 	}
 	return al.done
+}
+
+// request picks out an album's command: the first message (in the album's
+// order) whose caption is a command, the update that brought it (its
+// idempotency key, the same whatever order the parts arrived in), and the
+// pictures of every part in the album's order. cmdMsg is nil when no part
+// carries a command.
+func (al *album) request() (cmdMsg *models.Message, updateID int64, fileIDs []string) {
+	parts := slices.Clone(al.parts)
+	slices.SortFunc(parts, func(x, y albumPart) int { return x.msg.ID - y.msg.ID })
+	for _, p := range parts {
+		if cmdMsg == nil && strings.HasPrefix(strings.TrimSpace(p.msg.Caption), "/") {
+			cmdMsg, updateID = p.msg, p.update
+		}
+		fileIDs = append(fileIDs, ownImages(p.msg)...)
+	}
+	return cmdMsg, updateID, fileIDs
 }
 
 // handleAlbum runs the command written as the caption of one of the
@@ -61,24 +105,9 @@ func (a *albums) add(b *Bot, updateID int64, m *models.Message) <-chan struct{} 
 func (b *Bot) handleAlbum(al *album) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	slices.SortFunc(al.msgs, func(x, y *models.Message) int { return x.ID - y.ID })
-	var cmdMsg *models.Message
-	var updateID int64
-	var fileIDs []string
-	for i, m := range al.msgs {
-		if cmdMsg == nil && strings.HasPrefix(strings.TrimSpace(m.Caption), "/") {
-			cmdMsg = m
-			updateID = al.updates[i]
-		}
-		fileIDs = append(fileIDs, ownImages(m)...)
-	}
+	cmdMsg, updateID, fileIDs := al.request()
 	if cmdMsg == nil {
 		return // pictures without a command
-	}
-	for i, m := range al.msgs {
-		if m == cmdMsg {
-			updateID = al.updates[i]
-		}
 	}
 	cmd, err := chat.Parse(cmdMsg.Caption)
 	if cmd.Bot != "" && !strings.EqualFold(cmd.Bot, b.username) {
@@ -89,6 +118,6 @@ func (b *Bot) handleAlbum(al *album) {
 		return
 	}
 	if err := b.command(ctx, updateID, cmdMsg, cmd, fileIDs); err != nil {
-		b.log.Warn("album not handled", "err", err)
+		b.log.Warn("album not handled", "update_id", updateID, "chat_id", cmdMsg.Chat.ID, "err", err)
 	}
 }

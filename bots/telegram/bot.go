@@ -7,16 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	tg "github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
 
 	"sorabot/bots/chat"
 	"sorabot/core"
@@ -28,8 +27,15 @@ const Platform = "telegram"
 // WebhookPath is where updates arrive in webhook mode.
 const WebhookPath = "/telegram/webhook"
 
-// MaxUpload is the largest video a bot may upload (PROTOCOLS.md D).
-const MaxUpload = 50 << 20
+// PublicAPIURL is Telegram's own Bot API.
+const PublicAPIURL = "https://api.telegram.org"
+
+// MaxUpload is the largest video a bot may upload through the public Bot
+// API; MaxUploadLocal through a self-hosted Bot API server.
+const (
+	MaxUpload      = 50 << 20
+	MaxUploadLocal = 2000 << 20
+)
 
 // maxDownload is getFile's limit.
 const maxDownload = 20 << 20
@@ -49,6 +55,9 @@ type Options struct {
 	AlbumWait time.Duration
 	// PollTimeout is the long-polling timeout (50 s).
 	PollTimeout time.Duration
+	// MaxUpload is the largest video uploaded; a larger one goes as a link.
+	// Zero: MaxUpload on the public Bot API, MaxUploadLocal on any other.
+	MaxUpload int64
 }
 
 // Bot is the Telegram frontend; it implements core.Frontend.
@@ -69,7 +78,50 @@ type Bot struct {
 	mu   sync.Mutex
 	jobs map[string]*tracked // by job id
 
-	wg sync.WaitGroup
+	tasks tasks
+}
+
+// tasks counts the goroutines Run waits for before it returns. Events
+// keep coming from the service until it stops, after Run: work that
+// starts once Run has stopped waiting runs in the caller's goroutine, which
+// the service waits for.
+type tasks struct {
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// add counts one more task, or reports false once Run stopped waiting.
+func (t *tasks) add() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
+
+func (t *tasks) done() { t.wg.Done() }
+
+// run runs f in a counted goroutine, or in this one once Run stopped waiting.
+func (t *tasks) run(f func()) {
+	if !t.add() {
+		f()
+		return
+	}
+	go func() {
+		defer t.done()
+		f()
+	}()
+}
+
+// wait waits for the counted tasks; later ones are not counted.
+func (t *tasks) wait() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+	t.wg.Wait()
 }
 
 var _ core.Frontend = (*Bot)(nil)
@@ -87,7 +139,10 @@ func New(ctx context.Context, svc *core.Service, opt Options) (*Bot, error) {
 		opt.PollTimeout = 50 * time.Second
 	}
 	if opt.APIURL == "" {
-		opt.APIURL = "https://api.telegram.org"
+		opt.APIURL = PublicAPIURL
+	}
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = defaultMaxUpload(opt.APIURL)
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -98,7 +153,7 @@ func New(ctx context.Context, svc *core.Service, opt Options) (*Bot, error) {
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 200, 100
 	b := &Bot{
 		svc: svc, opt: opt, log: opt.Logger.With("platform", Platform),
-		// Uploads of up to 50 MB need far more than the library's default.
+		// Uploads of up to MaxUpload need far more than the library's default.
 		http:     &http.Client{Timeout: 10 * time.Minute, Transport: tr},
 		poll:     &http.Client{Timeout: opt.PollTimeout + 15*time.Second, Transport: tr},
 		throttle: chat.NewThrottle(opt.Interval),
@@ -127,40 +182,23 @@ func New(ctx context.Context, svc *core.Service, opt Options) (*Bot, error) {
 	return b, nil
 }
 
+// defaultMaxUpload is MaxUpload for the public Bot API, MaxUploadLocal for
+// any other server (a self-hosted one).
+func defaultMaxUpload(apiURL string) int64 {
+	if u, err := url.Parse(apiURL); err == nil && strings.EqualFold(u.Hostname(), "api.telegram.org") {
+		return MaxUpload
+	}
+	return MaxUploadLocal
+}
+
 // Username is the bot's @name.
 func (b *Bot) Username() string { return b.username }
 
-// redact removes the token from an error's text (URLs carry it).
-func redact(err error, token core.Secret) error {
-	if err == nil || token == "" {
-		return err
-	}
-	s := err.Error()
-	if !strings.Contains(s, token.Reveal()) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(s, token.Reveal(), "[redacted]"))
-}
-
-// commands are the menu shown by Telegram clients.
-var commands = []models.BotCommand{
-	{Command: "video", Description: "Make a video: /video [options] <prompt>"},
-	{Command: "storyboard", Description: "A storyboard, one shot per line: 5s A city at dusk"},
-	{Command: "balance", Description: "Your credits"},
-	{Command: "history", Description: "Your last jobs"},
-	{Command: "job", Description: "A job's details; re-sends its video"},
-	{Command: "cancel", Description: "Cancel a queued job"},
-	{Command: "models", Description: "Models and prices"},
-	{Command: "help", Description: "How it works"},
-}
-
-// Run registers the commands and receives updates (long polling, or the
-// webhook when PublicURL is set) until ctx ends.
+// Run registers the commands and descriptions, and receives updates (long
+// polling, or the webhook when PublicURL is set) until ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
-	if _, err := b.api.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: commands}); err != nil {
-		b.log.Warn("setMyCommands", "err", redact(err, b.opt.Token))
-	}
-	defer b.wg.Wait()
+	b.register(ctx)
+	defer b.tasks.wait()
 	if b.opt.PublicURL != "" {
 		_, err := b.api.SetWebhook(ctx, &tg.SetWebhookParams{
 			URL:            strings.TrimRight(b.opt.PublicURL, "/") + WebhookPath,

@@ -14,12 +14,12 @@ import (
 	"sorabot/core"
 )
 
-// MaxUpload is the largest video Telegram takes from a bot.
-func (b *Bot) MaxUpload(*core.Job) int64 { return MaxUpload }
+// MaxUpload is the largest video this bot uploads (Options.MaxUpload).
+func (b *Bot) MaxUpload(*core.Job) int64 { return b.opt.MaxUpload }
 
 func repeatMarkup(j *core.Job) models.ReplyMarkup {
 	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
-		{Text: chat.RepeatButton(), CallbackData: "repeat:" + j.ID},
+		{Text: chat.RepeatButton(), CallbackData: chat.RepeatData(j.ID)},
 	}}}
 }
 
@@ -61,7 +61,10 @@ func (b *Bot) Deliver(ctx context.Context, j *core.Job, v core.Video) (string, e
 		return "", b.deliveryError(err)
 	}
 	if msg != nil && msg.Video != nil {
-		b.svc.Annotate(ctx, j.ID, "video_file_id", msg.Video.FileID)
+		// /job re-sends by this id; without it, from the file while kept.
+		if err := b.svc.Annotate(context.WithoutCancel(ctx), j.ID, "video_file_id", msg.Video.FileID); err != nil {
+			b.log.Warn("remember the delivered video's file id", "job_id", j.ID, "err", err)
+		}
 	}
 	return "upload", nil
 }

@@ -105,84 +105,30 @@ func largest(p []models.PhotoSize) models.PhotoSize {
 }
 
 // command runs a parsed command; fileIDs are the images that came with it.
+// Only the platform's part is here: what a command does and answers is
+// chat.Commands'.
 func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cmd chat.Command, fileIDs []string) error {
 	user := userID(m.From.ID)
-	cat, protocol := b.svc.Catalog(), b.svc.Protocol()
-	switch cmd.Name {
-	case chat.CmdVideo, chat.CmdStoryboard:
+	if sp := chat.Lookup(cmd.Name); sp != nil && sp.Request {
 		key := fmt.Sprintf("%s:update:%d", Platform, updateID)
 		return b.submit(ctx, key, m.Chat.ID, m.ID, user, cmd.Request, fileIDs)
-	case chat.CmdBalance:
-		a, l, err := b.svc.Balance(ctx, user, 5)
-		return b.answer(ctx, m, func() string { return chat.Balance(a, l) }, err)
-	case chat.CmdHistory:
-		jobs, err := b.svc.History(ctx, user, 10)
-		return b.answer(ctx, m, func() string { return chat.History(jobs) }, err)
-	case chat.CmdJob:
-		j, err := b.svc.Job(ctx, user, cmd.JobID)
-		if err := b.answer(ctx, m, func() string { return chat.JobInfo(j) }, err); err != nil || j == nil {
-			return err
-		}
-		if j.State == core.Delivered {
-			b.resend(ctx, m, j)
-		}
-		return nil
-	case chat.CmdCancel:
-		j, err := b.svc.Cancel(ctx, user, cmd.JobID)
-		if err == nil {
-			b.finalStatus(ctx, core.Event{Type: core.EventCanceled, Job: j, Progress: -1})
-		}
-		return b.answer(ctx, m, func() string { return chat.Canceled(j) }, err)
-	case chat.CmdModels:
-		b.reply(ctx, m, chat.Models(cat, protocol))
-	case chat.CmdHelp:
-		b.reply(ctx, m, chat.Help(cat, protocol))
-	case chat.CmdStart:
-		a, _, err := b.svc.Balance(ctx, user, 0)
-		return b.answer(ctx, m, func() string { return chat.Start(cat, protocol, a.Balance) }, err)
-	case chat.CmdGrant:
-		target := cmd.Target
-		if target == "" && m.ReplyToMessage != nil && m.ReplyToMessage.From != nil {
-			target = userID(m.ReplyToMessage.From.ID)
-		}
-		if !b.svc.IsAdmin(user) {
-			b.reply(ctx, m, chat.NotAdmin())
-			return nil
-		}
-		if target == "" {
-			b.reply(ctx, m, chat.NoTarget())
-			return nil
-		}
-		a, err := b.svc.Grant(ctx, user, target, cmd.Amount, cmd.Set)
-		return b.answer(ctx, m, func() string { return chat.Granted(a) }, err)
-	case chat.CmdStats:
-		if !b.svc.IsAdmin(user) {
-			b.reply(ctx, m, chat.NotAdmin())
-			return nil
-		}
-		s, err := b.svc.Stats(ctx, user)
-		return b.answer(ctx, m, func() string { return chat.Stats(s) }, err)
-	default:
-		b.reply(ctx, m, chat.UnknownCommand(cmd.Name))
+	}
+	call := chat.Call{User: user, Syntax: chat.Typed, Command: cmd}
+	if m.ReplyToMessage != nil && m.ReplyToMessage.From != nil {
+		call.Target = userID(m.ReplyToMessage.From.ID)
+	}
+	r := chat.NewCommands(b.svc).Run(ctx, call)
+	if core.ErrorCode(r.Err) == core.EINTERNAL {
+		return r.Err // not confirmed: Telegram delivers the update again
+	}
+	b.reply(ctx, m, r.Text)
+	if r.Resend != nil {
+		b.resend(ctx, m, r.Resend)
 	}
 	return nil
 }
 
-// answer replies text() or the error; internal errors are returned so the
-// update is delivered again.
-func (b *Bot) answer(ctx context.Context, m *models.Message, text func() string, err error) error {
-	if err != nil {
-		if core.ErrorCode(err) == core.EINTERNAL {
-			return err
-		}
-		b.reply(ctx, m, chat.ErrorText(err))
-		return nil
-	}
-	b.reply(ctx, m, text())
-	return nil
-}
-
-// submit fetches the images, accepts the job and posts its status message.
+// submit fetches the images and accepts the job.
 func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int, user string, req core.Request, fileIDs []string) error {
 	for _, id := range fileIDs {
 		data, err := b.download(ctx, id)
@@ -199,18 +145,19 @@ func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int,
 	if len(fileIDs) > 0 {
 		origin.Extra = map[string]string{"photos": strings.Join(fileIDs, ",")}
 	}
-	acc, err := b.svc.Accept(ctx, core.Submission{UserID: user, Key: key, Origin: origin, Request: req})
-	if err != nil {
-		if core.ErrorCode(err) == core.EINTERNAL {
-			return err
+	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: key, Origin: origin, Request: req})
+	if r.Err != nil {
+		if core.ErrorCode(r.Err) == core.EINTERNAL {
+			return r.Err
 		}
-		b.send(ctx, chatID, replyTo, chat.ErrorText(err), nil)
+		b.send(ctx, chatID, replyTo, r.Text, nil)
 		return nil
 	}
-	if acc.Duplicate && acc.Job.Origin.Extra["status"] != "" {
-		return nil // a redelivered update whose job is already shown
+	// A new job's status message was posted from its EventQueued. A
+	// redelivered update's job may never have got one.
+	if acc.Duplicate && acc.Job.Origin.Extra["status"] == "" {
+		b.createStatus(ctx, acc.Job, r.Text)
 	}
-	b.createStatus(ctx, acc.Job, chat.Accepted(acc))
 	return nil
 }
 
@@ -220,12 +167,12 @@ func (b *Bot) download(ctx context.Context, fileID string) ([]byte, error) {
 	f, err := b.api.GetFile(ctx, &tg.GetFileParams{FileID: fileID})
 	if err != nil {
 		if strings.Contains(err.Error(), "too big") {
-			return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+			return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
 		}
 		return nil, fmt.Errorf("getFile: %v", redact(err, b.opt.Token))
 	}
 	if f.FileSize > maxDownload {
-		return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api.FileDownloadLink(f), nil)
 	if err != nil {
@@ -244,7 +191,7 @@ func (b *Bot) download(ctx context.Context, fileID string) ([]byte, error) {
 		return nil, fmt.Errorf("file download: %v", redact(err, b.opt.Token))
 	}
 	if len(data) > maxDownload {
-		return nil, core.Errorf(core.EINVALID, "This picture is too big for a bot to download (over 20 MB).")
+		return nil, core.Errorf(core.EINVALID, "%s", chat.PictureTooBigToFetch())
 	}
 	return data, nil
 }
@@ -277,33 +224,25 @@ func (b *Bot) send(ctx context.Context, chatID int64, replyTo int, text string, 
 // handleCallback serves the 🔁 button: the same request again, for the
 // user who made it, charged again.
 func (b *Bot) handleCallback(ctx context.Context, q *models.CallbackQuery) error {
-	ack := func(text string, alert bool) {
-		if _, err := b.api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text, ShowAlert: alert}); err != nil {
-			b.log.Debug("answerCallbackQuery", "err", redact(err, b.opt.Token))
-		}
+	j, r := chat.NewCommands(b.svc).Repeat(ctx, userID(q.From.ID), q.Data)
+	if core.ErrorCode(r.Err) == core.EINTERNAL {
+		return r.Err
 	}
-	id, ok := strings.CutPrefix(q.Data, "repeat:")
-	if !ok {
-		ack("", false)
+	// Answered in any case, or the button keeps spinning.
+	if _, err := b.api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: r.Text, ShowAlert: j == nil && r.Text != ""}); err != nil {
+		b.log.Debug("answerCallbackQuery", "err", redact(err, b.opt.Token))
+	}
+	if j == nil {
 		return nil
 	}
-	user := userID(q.From.ID)
-	j, err := b.svc.Job(ctx, user, id)
-	if err != nil || j.UserID != user {
-		if core.ErrorCode(err) == core.EINTERNAL {
-			return err
-		}
-		ack(chat.RepeatNotYours(), true)
-		return nil
-	}
-	ack(chat.RepeatStarted(), false)
 	chatID, _ := strconv.ParseInt(j.Origin.ChatID, 10, 64)
 	replyTo, _ := strconv.Atoi(j.Origin.MessageID)
 	var fileIDs []string
 	if p := j.Origin.Extra["photos"]; p != "" {
 		fileIDs = strings.Split(p, ",")
 	}
-	req := j.Req
-	req.Images = nil
-	return b.submit(ctx, Platform+":callback:"+q.ID, chatID, replyTo, user, req, fileIDs)
+	return b.submit(ctx, Platform+":callback:"+q.ID, chatID, replyTo, j.UserID, j.Req, fileIDs)
 }
+
+// redact removes the token from an error's text (URLs carry it).
+func redact(err error, token core.Secret) error { return chat.Redact(err, token) }

@@ -101,8 +101,8 @@ func (b *Bot) forget(t *tracked, id string) {
 
 func chatKey(chatID int64) string { return strconv.FormatInt(chatID, 10) }
 
-// createStatus posts a job's status message and records its id; an event
-// that came meanwhile is shown right after.
+// createStatus posts a job's status message unless it has one or one is
+// being posted.
 func (b *Bot) createStatus(ctx context.Context, j *core.Job, text string) {
 	t := b.track(j)
 	b.mu.Lock()
@@ -112,6 +112,12 @@ func (b *Bot) createStatus(ctx context.Context, j *core.Job, text string) {
 	}
 	t.creating = true
 	b.mu.Unlock()
+	b.postStatus(ctx, t, j, text)
+}
+
+// postStatus posts the status message the caller claimed (t.creating) and
+// records its id; an event that came meanwhile is shown right after.
+func (b *Bot) postStatus(ctx context.Context, t *tracked, j *core.Job, text string) {
 	id := b.send(ctx, t.chatID, t.replyTo, text, nil)
 	b.throttle.Force(chatKey(t.chatID), j.ID, text, time.Now())
 	b.mu.Lock()
@@ -120,16 +126,17 @@ func (b *Bot) createStatus(ctx context.Context, j *core.Job, text string) {
 	t.pending = nil
 	b.mu.Unlock()
 	if id == 0 {
+		if ev != nil && chat.Final(*ev) {
+			b.Notify(ctx, *ev) // the end is still shown, in a message of its own
+		}
 		return
 	}
 	// Remembered for restarts, off the path that answers the user.
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
+	b.tasks.run(func() {
 		if err := b.svc.Annotate(context.WithoutCancel(ctx), j.ID, "status", strconv.Itoa(id)); err != nil {
 			b.log.Warn("remember status message", "job_id", j.ID, "err", err)
 		}
-	}()
+	})
 	if ev != nil {
 		b.Notify(ctx, *ev)
 	}
@@ -140,11 +147,7 @@ func (b *Bot) createStatus(ctx context.Context, j *core.Job, text string) {
 // get through.
 func (b *Bot) Notify(ctx context.Context, ev core.Event) {
 	if chat.Final(ev) {
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			b.finalStatus(context.WithoutCancel(ctx), ev)
-		}()
+		b.tasks.run(func() { b.finalStatus(context.WithoutCancel(ctx), ev) })
 		return
 	}
 	t := b.track(ev.Job)
@@ -155,13 +158,13 @@ func (b *Bot) Notify(ctx context.Context, ev core.Event) {
 		return
 	}
 	if t.statusID == 0 {
+		// A job just accepted (EventQueued), or one recovered after a
+		// restart that never got its message. Claimed here, so that the
+		// events right behind wait for the message instead of posting
+		// their own.
+		t.creating = true
 		b.mu.Unlock()
-		// A job recovered after a restart that never got its message.
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			b.createStatus(context.WithoutCancel(ctx), ev.Job, chat.Status(ev))
-		}()
+		b.tasks.run(func() { b.postStatus(context.WithoutCancel(ctx), t, ev.Job, chat.Status(ev)) })
 		return
 	}
 	b.mu.Unlock()
@@ -169,11 +172,7 @@ func (b *Bot) Notify(ctx context.Context, ev core.Event) {
 	if !ok {
 		return
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		b.edit(context.WithoutCancel(ctx), t, text, false)
-	}()
+	b.tasks.run(func() { b.edit(context.WithoutCancel(ctx), t, text, false) })
 }
 
 func (b *Bot) edit(ctx context.Context, t *tracked, text string, must bool) {
@@ -191,6 +190,12 @@ func (b *Bot) finalStatus(ctx context.Context, ev core.Event) {
 	t := b.track(ev.Job)
 	text := chat.Status(ev)
 	b.mu.Lock()
+	if t.creating {
+		// Shown in the status message once it is posted.
+		t.pending = &ev
+		b.mu.Unlock()
+		return
+	}
 	id := t.statusID
 	b.mu.Unlock()
 	if id == 0 {

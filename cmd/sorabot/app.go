@@ -67,7 +67,7 @@ func newLogger(w io.Writer, level string, def slog.Level) *slog.Logger {
 // starts nothing.
 func newApp(cfg Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, mux: http.NewServeMux()}
-	db, err := storage.Open(cfg.DB, storage.Options{StartCredits: cfg.StartCredits})
+	db, err := storage.Open(cfg.DB, storage.Options{StartCredits: cfg.StartCredits, DailyCredits: cfg.DailyCredits})
 	if err != nil {
 		return nil, fmt.Errorf("SORABOT_DB: %w", err)
 	}
@@ -96,6 +96,8 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		VideoDir:       filepath.Join(filepath.Dir(cfg.DB), "videos"),
 		VideoRetention: cfg.VideoRetention,
 		Admins:         cfg.Admins,
+		Packs:          cfg.Packs,
+		SKUs:           cfg.SKUs,
 		Logger:         log,
 		Metrics:        a.metrics,
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sorabot/core"
 )
@@ -23,11 +24,19 @@ type Config struct {
 	CatalogPath  string
 	Catalog      *core.Catalog
 
-	Provider     string // sorapro | videocreate | demo; "" with SORABOT_PROVIDERS
-	ProviderURL  string
-	ProviderKey  core.Secret
-	MaxInflight  int
-	ProviderRate float64 // calls per second
+	// Selling and giving credits.
+	Packs        []core.Pack // SORABOT_PACKS
+	SKUs         []core.SKU  // DISCORD_SKUS
+	DailyCredits int
+	PaySupport   string // the /paysupport text
+	Terms        string // the /terms text
+
+	Provider    string // sorapro | videocreate | demo; "" with SORABOT_PROVIDERS
+	ProviderURL string
+	ProviderKey core.Secret
+	MaxInflight int
+	// ProviderRate is provider calls per second (create, status, balance).
+	ProviderRate float64
 	// ProvidersPath is SORABOT_PROVIDERS; Providers are the configured
 	// providers (from it, or the one the PROVIDER* variables make).
 	ProvidersPath string
@@ -35,6 +44,9 @@ type Config struct {
 
 	TelegramToken  core.Secret
 	TelegramAPIURL string
+	// TelegramMaxUpload is the largest video uploaded to Telegram; 0 lets
+	// the bot choose by TelegramAPIURL.
+	TelegramMaxUpload int64
 
 	DiscordToken     core.Secret
 	DiscordAPIURL    string
@@ -56,6 +68,20 @@ type Config struct {
 	DemoProtocol string
 	LogLevel     string
 }
+
+// Default texts of /paysupport and /terms (Telegram requires both of a
+// bot that sells).
+const (
+	DefaultPaySupport = "Questions about a payment? Contact the operator of this bot and give the date of the payment. " +
+		"Credits you buy are added at once; /balance lists them. The operator can refund a purchase while its credits are unspent."
+	DefaultTerms = "Credits are bought with Telegram Stars or on Discord and are spent on generated videos. " +
+		"A video that fails is refunded in credits. Credits have no cash value and cannot be transferred. " +
+		"Your prompts and images are sent to a video provider to make your videos."
+)
+
+// maxText is the longest /paysupport or /terms text (a Telegram message
+// holds 4096 characters).
+const maxText = 4000
 
 // Providers.
 const (
@@ -116,15 +142,26 @@ func (e *env) int(name string, def, min int) int {
 	return n
 }
 
-// rate reads a positive number of calls per second.
-func (e *env) rate(name string, def float64) float64 {
+// text reads a text shown to users as it is (only surrounding space
+// trimmed), at most maxText characters.
+func (e *env) text(name, def string) string {
+	v := e.str(name, def)
+	if n := utf8.RuneCountInString(v); n > maxText {
+		e.fail(name, "is %d characters long; at most %d fit a chat message", n, maxText)
+		return def
+	}
+	return v
+}
+
+// number reads a positive decimal number such as 10 or 0.5.
+func (e *env) number(name string, def float64) float64 {
 	v := e.str(name, "")
 	if v == "" {
 		return def
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || !(f > 0) || math.IsInf(f, 0) {
-		e.fail(name, "%q is not a number of calls per second above 0", v)
+		e.fail(name, "%q is not a positive number such as 10 or 0.5", v)
 		return def
 	}
 	return f
@@ -141,6 +178,32 @@ func (e *env) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// sizeUnits are the units a size may carry; KB, MB and GB are binary
+// (1MB = 1 MiB), as Telegram counts its limits.
+var sizeUnits = map[string]int64{
+	"": 1, "B": 1,
+	"K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10,
+	"M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
+	"G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30,
+}
+
+// size reads a positive size such as 50MB, 2000MB or a number of bytes;
+// 0 when unset.
+func (e *env) size(name string) int64 {
+	v := e.str(name, "")
+	if v == "" {
+		return 0
+	}
+	digits := strings.TrimRight(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \t")
+	unit, ok := sizeUnits[strings.ToUpper(strings.TrimSpace(v[len(digits):]))]
+	n, err := strconv.ParseInt(strings.TrimSpace(digits), 10, 64)
+	if !ok || err != nil || n <= 0 || n > math.MaxInt64/unit {
+		e.fail(name, "%q is not a size such as 50MB, 2000MB or a number of bytes", v)
+		return 0
+	}
+	return n * unit
 }
 
 func (e *env) url(name, def string) string {
@@ -172,7 +235,7 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		Provider:       strings.ToLower(e.str("PROVIDER", "")),
 		ProviderKey:    e.secret("PROVIDER_API_KEY"),
 		MaxInflight:    e.int("PROVIDER_MAX_INFLIGHT", defaultMaxInflight, 1),
-		ProviderRate:   e.rate("PROVIDER_RATE", defaultProviderRate),
+		ProviderRate:   e.number("PROVIDER_RATE", defaultProviderRate),
 		ProvidersPath:  e.str("SORABOT_PROVIDERS", ""),
 		TelegramToken:  e.secret("TELEGRAM_TOKEN"),
 		TelegramAPIURL: e.url("TELEGRAM_API_URL", "https://api.telegram.org"),
@@ -190,8 +253,22 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		DemoDuration:   e.duration("SORABOT_DEMO_DURATION", 6*time.Second),
 		DemoProtocol:   strings.ToLower(e.str("SORABOT_DEMO_PROTOCOL", core.ProtocolSoraPro)),
 		LogLevel:       strings.ToLower(e.str("SORABOT_LOG_LEVEL", "")),
+		DailyCredits:   e.int("SORABOT_DAILY_CREDITS", 0, 0),
+		PaySupport:     e.text("SORABOT_PAYSUPPORT", DefaultPaySupport),
+		Terms:          e.text("SORABOT_TERMS", DefaultTerms),
+	}
+	var err error
+	if c.Packs, err = core.ParsePacks(e.str("SORABOT_PACKS", "")); err != nil {
+		e.fail("SORABOT_PACKS", "%v (a comma list of <credits>:<stars>, e.g. 500:50,1500:125)", err)
+	}
+	if c.SKUs, err = core.ParseSKUs(e.str("DISCORD_SKUS", "")); err != nil {
+		e.fail("DISCORD_SKUS", "%v (a comma list of <sku_id>:<credits>)", err)
+	}
+	if c.DailyCredits > core.MaxCredits {
+		e.fail("SORABOT_DAILY_CREDITS", "%d is more than %d", c.DailyCredits, core.MaxCredits)
 	}
 	c.DiscordPublicKey = e.secret("DISCORD_PUBLIC_KEY")
+	c.TelegramMaxUpload = e.size("TELEGRAM_MAX_UPLOAD")
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		e.fail("SORABOT_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,11 +53,40 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	return true
 }
 
+// kill9Seed is the random seed of TestKill9: SORABOT_KILL9_SEED when set
+// (to repeat a run), else the clock.
+func kill9Seed(t *testing.T) uint64 {
+	if v := os.Getenv("SORABOT_KILL9_SEED"); v != "" {
+		seed, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("SORABOT_KILL9_SEED=%q: %v", v, err)
+		}
+		return seed
+	}
+	return uint64(time.Now().UnixNano())
+}
+
+// openJobs reads every job of the (stopped) binary's database.
+func openJobs(t *testing.T, dir string) []*core.Job {
+	t.Helper()
+	db, err := storage.Open(filepath.Join(dir, "data", "sorabot.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	jobs, err := db.History(context.Background(), "console:alice", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs
+}
+
 // TestKill9 starts the real binary, SIGKILLs it at chosen and random
-// moments across many jobs (before submit, while polling, while
+// moments across many jobs (just after acceptance, while polling, while
 // delivering), restarts it on the same database, and proves that every job
 // ends delivered once or refunded once, that no task is created twice and
-// that `sorabot ledger verify` passes.
+// that `sorabot ledger verify` passes. A round whose chosen moment was not
+// reached is tried again, and fails the test after three tries.
 func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary")
@@ -67,44 +98,29 @@ func TestKill9(t *testing.T) {
 	env := append(os.Environ(), baseEnv(dir, emu, "sorapro")...)
 	env = append(env, "SORABOT_START_CREDITS=100000", "SORABOT_USER_MAX_ACTIVE=1000", "SORABOT_USER_RATE=100000",
 		"SORABOT_LOG_LEVEL=info")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
-	const rounds, perRound = 8, 4
+	// While delivering, the console's output path is a file, so every
+	// delivery fails and is retried: the kill lands mid-delivery for sure.
+	blocked := filepath.Join(dir, "blocked")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seed := kill9Seed(t)
+	t.Logf("seed %d (SORABOT_KILL9_SEED=%d repeats this run)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 9))
+	const rounds, perRound, tries = 8, 4, 3
 
 	for round := range rounds {
-		cmd := exec.Command(bin, "console")
-		cmd.Env, cmd.Dir = env, dir
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
+		for try := 1; ; try++ {
+			moment, reached := kill9Round(t, bin, env, dir, blocked, emu, rng, round, try, perRound)
+			if reached {
+				t.Logf("round %d: killed %s", round, moment)
+				break
+			}
+			if try == tries {
+				t.Fatalf("round %d: never killed %s in %d tries", round, moment, tries)
+			}
+			t.Logf("round %d, try %d: the kill missed the moment %q; trying again", round, try, moment)
 		}
-		out := &syncBuf{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		creates0, downloads0 := emu.Creates(), downloads(emu)
-		for i := range perRound {
-			fmt.Fprintf(stdin, "/video round %d job %d\n", round, i)
-		}
-		var moment string
-		switch round % 4 {
-		case 0:
-			moment = "just accepted"
-			waitFor(10*time.Second, func() bool { return strings.Count(out.String(), "queued") >= 1 })
-		case 1:
-			moment = "polling"
-			waitFor(10*time.Second, func() bool { return emu.Creates() > creates0 })
-		case 2:
-			moment = "delivering"
-			waitFor(10*time.Second, func() bool { return downloads(emu) > downloads0 })
-		default:
-			d := time.Duration(rng.IntN(1500)) * time.Millisecond
-			moment = "after " + d.String()
-			time.Sleep(d)
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Logf("round %d: killed %s", round, moment)
 	}
 
 	// The last start has no input: it finishes every job and exits.
@@ -183,6 +199,78 @@ func TestKill9(t *testing.T) {
 		t.Errorf("balance %d active %d; want %d and 0", a.Balance, a.Active, want)
 	}
 	t.Logf("%d jobs: %d delivered, %d refunded; %d creates", len(jobs), delivered, refunded, len(creates(emu)))
+}
+
+// kill9Round starts the binary, sends it perRound jobs, waits for the
+// round's moment and kills it. It reports the moment and whether the kill
+// found the jobs there (read from the database after the kill).
+func kill9Round(t *testing.T, bin string, env []string, dir, blocked string, emu *providertest.Server,
+	rng *rand.Rand, round, try, perRound int) (string, bool) {
+	t.Helper()
+	moment := [...]string{"just accepted", "polling", "delivering", ""}[round%4]
+	if moment == "delivering" {
+		env = append(slices.Clone(env), "SORABOT_OUT_DIR="+filepath.Join(blocked, "out"))
+	}
+	cmd := exec.Command(bin, "console")
+	cmd.Env, cmd.Dir = env, dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	creates0 := emu.Creates()
+	prefix := fmt.Sprintf("round %d try %d ", round, try)
+	for i := range perRound {
+		fmt.Fprintf(stdin, "/video %sjob %d\n", prefix, i)
+	}
+	var waited bool
+	switch moment {
+	case "just accepted":
+		// The reply to an accepted job ("🎬 Job #7 queued (position 1) …");
+		// logs and position updates of older jobs say "queued" too.
+		waited = waitFor(10*time.Second, func() bool { return strings.Contains(out.String(), " queued (position ") })
+	case "polling":
+		// A status call for a task of this round: its id is stored.
+		waited = waitFor(10*time.Second, func() bool {
+			tasks := emu.Tasks()
+			return slices.ContainsFunc(tasks[min(creates0, len(tasks)):], func(ti providertest.TaskInfo) bool { return ti.Polls > 0 })
+		})
+	case "delivering":
+		waited = waitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "delivery failed; retrying") })
+	default:
+		d := time.Duration(rng.IntN(1500)) * time.Millisecond
+		moment = "after " + d.String()
+		time.Sleep(d)
+		waited = true
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !waited {
+		t.Logf("round %d, try %d: waited in vain for %s; output:\n%s", round, try, moment, out.String())
+		return moment, false
+	}
+	// Where the kill left the jobs.
+	var mine []*core.Job
+	states := map[core.State]int{}
+	for _, j := range openJobs(t, dir) {
+		if strings.HasPrefix(j.Req.Prompt, prefix) {
+			mine = append(mine, j)
+		}
+		states[j.State]++
+	}
+	switch moment {
+	case "just accepted":
+		return moment, slices.ContainsFunc(mine, func(j *core.Job) bool { return !j.State.Terminal() })
+	case "polling":
+		return moment, slices.ContainsFunc(mine, func(j *core.Job) bool { return j.State == core.Submitted })
+	case "delivering":
+		return moment, states[core.Succeeded] > 0
+	}
+	return moment, true
 }
 
 // TestSIGTERMLosesNoJob stops the real binary with SIGTERM while a job is

@@ -364,6 +364,48 @@ func TestDiscordHTTPInteractions(t *testing.T) {
 	w.noViolations()
 }
 
+// Over HTTP interactions Discord may not know the deferral yet when the
+// next edit of @original arrives (404 Unknown Webhook, 10015): the accepted
+// text, the answers to private commands, the video and a failure's text
+// still arrive, in the original response.
+func TestDiscordHTTPInteractionsUnknownWebhook(t *testing.T) {
+	addr := freeAddr(t)
+	w := newDCWorld(t, discordtest.Options{AnswerLag: 700 * time.Millisecond})
+	w.env = append(w.env, "SORABOT_HTTP_ADDR="+addr, "SORABOT_PUBLIC_URL=http://"+addr,
+		"DISCORD_PUBLIC_KEY="+hex.EncodeToString(w.fake.PublicKey()), "DISCORD_APP_ID="+w.fake.Options().AppID)
+	w.start()
+	if err := w.fake.SetInteractionsEndpoint("http://" + addr + "/discord/interactions"); err != nil {
+		t.Fatalf("Discord would refuse the endpoint: %v", err)
+	}
+	i := w.video(alice, "300", strOpt("prompt", "over HTTP, quickly"))
+	w.videoDone(i)
+	if b := w.balance(alice); b != "400 credits" {
+		t.Fatalf("balance %q", b)
+	}
+	w.emu.FailNextTasks(1, providertest.ReasonContentPolicy)
+	f := w.video(alice, "300", strOpt("prompt", "flagged"))
+	w.original(f, "failure", func(r discordtest.Response) bool { return strings.Contains(r.Content, "refunded") })
+	unknown, accepted := 0, 0
+	for _, c := range w.fake.Calls() {
+		if c.Method != http.MethodPatch || !strings.HasSuffix(c.Path, "/messages/@original") {
+			continue
+		}
+		if c.Status == http.StatusNotFound {
+			unknown++
+		}
+		if c.Status == http.StatusOK && strings.Contains(string(c.Body), "credits, balance") {
+			accepted++
+		}
+	}
+	if unknown == 0 || accepted != 2 {
+		t.Fatalf("%d edits answered 10015, %d accepted texts shown (want some, and 2)", unknown, accepted)
+	}
+	if ms := w.fake.ChannelMessages("300"); len(ms) != 0 {
+		t.Fatalf("delivered as channel messages instead of in the original response: %+v", ms)
+	}
+	w.noViolations()
+}
+
 // TestDiscordKill9 kills the real binary while jobs are at the provider and
 // restarts it: every user gets one video, charged once.
 func TestDiscordKill9(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"sorabot/bots/console"
 	"sorabot/bots/discord"
 	"sorabot/bots/telegram"
+	"sorabot/core"
 	"sorabot/storage"
 )
 
@@ -22,6 +23,8 @@ commands:
   generate --prompt TEXT [--image FILE]... [--model M] [-o FILE]
                    make one video and exit
   ledger verify    check that every balance equals the sum of its ledger
+                   entries, and every job, purchase, refund, daily allowance
+                   and promo code against them
   providers check  call every configured provider (balance or an authenticated
                    read), print a table, fail if an enabled one fails
 
@@ -89,7 +92,7 @@ func (m *Main) serve(ctx context.Context) error {
 	if cfg.TelegramToken != "" {
 		tb, err = telegram.New(ctx, a.svc, telegram.Options{
 			Token: cfg.TelegramToken, APIURL: cfg.TelegramAPIURL, PublicURL: cfg.PublicURL,
-			Logger: a.log, Interval: cfg.StatusInterval,
+			Logger: a.log, Interval: cfg.StatusInterval, MaxUpload: cfg.TelegramMaxUpload,
 		})
 		if err != nil {
 			return err
@@ -189,6 +192,11 @@ func (m *Main) ledgerVerify(ctx context.Context) error {
 	if len(r.Problems) > 0 {
 		return fmt.Errorf("ledger verify failed: %d problem(s):\n  %s", len(r.Problems), strings.Join(r.Problems, "\n  "))
 	}
-	fmt.Fprintf(m.Stdout, "ledger ok: %d users, %d ledger entries, %d jobs (%d active)\n", r.Users, r.LedgerEntries, r.Jobs, r.ActiveJobs)
+	kinds := make([]string, len(core.LedgerKinds))
+	for i, k := range core.LedgerKinds {
+		kinds[i] = fmt.Sprintf("%s %d", k, r.Kinds[k])
+	}
+	fmt.Fprintf(m.Stdout, "ledger ok: %d users, %d ledger entries (%s), %d jobs (%d active), %d payments, %d promo codes\n",
+		r.Users, r.LedgerEntries, strings.Join(kinds, ", "), r.Jobs, r.ActiveJobs, r.Payments, r.Promos)
 	return nil
 }

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +17,7 @@ import (
 	"time"
 
 	"sorabot/bots/telegram/telegramtest"
+	"sorabot/core"
 	"sorabot/core/provider/providertest"
 	"sorabot/storage"
 )
@@ -29,8 +35,15 @@ type tgWorld struct {
 
 func newTGWorld(t *testing.T, protocol string, extra ...string) *tgWorld {
 	t.Helper()
+	return newTGWorldWith(t, telegramtest.Options{}, protocol, extra...)
+}
+
+// newTGWorldWith is newTGWorld with a fake Bot API configured by opt.
+func newTGWorldWith(t *testing.T, opt telegramtest.Options, protocol string, extra ...string) *tgWorld {
+	t.Helper()
 	w := &tgWorld{t: t, dir: t.TempDir(), emu: newEmulator(t)}
-	w.fake = telegramtest.New(telegramtest.Options{Token: tgToken})
+	opt.Token = tgToken
+	w.fake = telegramtest.New(opt)
 	t.Cleanup(w.fake.Close)
 	w.env = append(baseEnv(w.dir, w.emu, protocol),
 		"TELEGRAM_TOKEN="+tgToken, "TELEGRAM_API_URL="+w.fake.URL, "SORABOT_STATUS_INTERVAL=100ms")
@@ -293,7 +306,8 @@ func TestTelegram429Flood(t *testing.T) {
 }
 
 func TestTelegramTooBigVideoIsALink(t *testing.T) {
-	w := newTGWorld(t, "sorapro").start()
+	// The fake stands for the public Bot API here: 50 MB uploads.
+	w := newTGWorld(t, "sorapro", "TELEGRAM_MAX_UPLOAD=50MB").start()
 	const chat = 7007
 	w.emu.SetResultSize(51 << 20)
 	w.fake.SendText(chat, chat, "/video a very long cat")
@@ -341,9 +355,19 @@ func TestTelegramBlockedUserDoesNotRetryForever(t *testing.T) {
 	w.fake.SendText(chat, chat, "/video nobody will see this")
 	w.waitText(chat, "Job #1")
 	w.fake.Block(chat)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(w.fake.CallsTo("sendVideo")) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	// The job fails and is refunded, then its status message says so: the
+	// edit (refused too while the chat is blocked) comes after the refund.
+	refunded := func() bool {
+		for _, c := range w.fake.Calls() {
+			if (c.Method == "editMessageText" || c.Method == "sendMessage") && c.Params["chat_id"] == fmt.Sprint(chat) &&
+				strings.Contains(c.Params["text"], "refunded") {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitFor(20*time.Second, refunded) {
+		t.Fatalf("no refund shown; calls to sendVideo: %d\nstderr:\n%s", len(w.fake.CallsTo("sendVideo")), w.p.errOut.String())
 	}
 	w.fake.Unblock(chat)
 	if b := w.balance(chat); b != "500 credits" {
@@ -500,28 +524,161 @@ func TestTelegramKill9(t *testing.T) {
 	}
 }
 
+// TestTelegramMaxUpload: TELEGRAM_MAX_UPLOAD decides what is uploaded and
+// what goes as a link; unset, a self-hosted Bot API server takes 2000 MB.
+func TestTelegramMaxUpload(t *testing.T) {
+	t.Run("local Bot API server", func(t *testing.T) {
+		w := newTGWorldWith(t, telegramtest.Options{MaxUpload: 2000 << 20}, "sorapro").start()
+		const chat = 1414
+		w.emu.SetResultSize(51 << 20)
+		w.fake.SendText(chat, chat, "/video a long cat")
+		if v := w.waitVideo(chat); v.Video == nil || v.Video.Size != 51<<20 {
+			t.Fatalf("video %+v, want a 51 MB upload", v.Video)
+		}
+		w.noViolations()
+	})
+	t.Run("configured", func(t *testing.T) {
+		w := newTGWorld(t, "sorapro", "TELEGRAM_MAX_UPLOAD=300KB").start()
+		const chat = 1415
+		w.emu.SetResultSize(400 << 10)
+		w.fake.SendText(chat, chat, "/video over the limit")
+		w.waitText(chat, "/files/")
+		w.waitText(chat, "✅ Job #1 done")
+		if n := len(w.fake.CallsTo("sendVideo")); n != 0 {
+			t.Fatalf("%d sendVideo calls for a video over TELEGRAM_MAX_UPLOAD", n)
+		}
+		w.emu.SetResultSize(200 << 10)
+		w.fake.SendText(chat, chat, "/video under the limit")
+		if v := w.waitVideo(chat); v.Video == nil || v.Video.Size != 200<<10 {
+			t.Fatalf("video %+v, want a 200 KB upload", v.Video)
+		}
+		w.noViolations()
+	})
+}
+
+// pngOf is a valid w×h PNG of one colour: pictures that differ.
+func pngOf(w, h int, c color.RGBA) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := range w {
+		for y := range h {
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
 // TestTelegramAlbumLongPolling: over long polling an album is one request
-// too (here too many pictures for the model: one clear answer, no charge).
+// too; with more pictures than the model takes, the first one is used and
+// the status message says so.
 func TestTelegramAlbumLongPolling(t *testing.T) {
 	w := newTGWorld(t, "sorapro").start()
 	const chat = 1313
-	w.fake.SendPhoto(chat, chat, "/video the two of them", tinyPNG, "album-lp")
-	w.fake.SendPhoto(chat, chat, "", tinyPNG, "album-lp")
-	w.waitText(chat, "2 image(s)")
-	if b := w.balance(chat); b != "500 credits" {
+	first, second := pngOf(2, 2, color.RGBA{R: 255, A: 255}), pngOf(3, 3, color.RGBA{B: 255, A: 255})
+	w.fake.SendPhoto(chat, chat, "/video the two of them", first, "album-lp")
+	w.fake.SendPhoto(chat, chat, "", second, "album-lp")
+	w.waitVideo(chat)
+	w.waitText(chat, "✅ Job #1 done")
+	if b := w.balance(chat); b != "400 credits" {
 		t.Fatalf("balance %q", b)
 	}
-	n := 0
-	for _, m := range w.fake.BotMessages(chat) {
-		if strings.HasPrefix(m.Text, "⚠️") {
-			n++
+	c := creates(w.emu)
+	if len(c) != 1 {
+		t.Fatalf("%d creates for one album", len(c))
+	}
+	if got, want := fmt.Sprint(c[0]["imageData"]), "data:image/png;base64,"+base64.StdEncoding.EncodeToString(first); got != want {
+		t.Errorf("the provider got %.60s..., want the album's first picture", got)
+	}
+	var status []string
+	for _, call := range w.fake.CallsTo("sendMessage") {
+		if strings.Contains(call.Params["text"], "Job #1") {
+			status = append(status, call.Params["text"])
 		}
 	}
-	if n != 1 {
-		t.Fatalf("%d answers to one album", n)
+	if len(status) != 1 || !strings.Contains(status[0], "takes one image: using the first of the 2 you sent") {
+		t.Errorf("status messages %q, want one that says the first picture is used", status)
 	}
-	if w.fake.PendingUpdates() != 0 {
+	// The album's updates are confirmed by the getUpdates after it was handled.
+	if !waitFor(20*time.Second, func() bool { return w.fake.PendingUpdates() == 0 }) {
 		t.Fatalf("%d updates left unconfirmed", w.fake.PendingUpdates())
 	}
 	w.noViolations()
+}
+
+// TestTelegramAlbumKill9: an album whose parts arrive in one order, then
+// (after a kill -9) again in another, is one job charged once.
+func TestTelegramAlbumKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	// Over a webhook the parts reach the bot one by one, in the order the
+	// fake posts them.
+	w := newTGWorld(t, "sorapro", "SORABOT_PUBLIC_URL=http://"+addr, "SORABOT_HTTP_ADDR="+addr)
+	const chat = 1616
+	var ids []int64
+	for i, c := range []color.RGBA{{R: 255, A: 255}, {G: 255, A: 255}, {B: 255, A: 255}} {
+		caption := ""
+		if i == 0 {
+			caption = "/video all three of them"
+		}
+		ids = append(ids, w.fake.SendPhoto(chat, chat, caption, pngOf(2, 2, c), "album-k9"))
+	}
+	w.fake.DeliverInOrder(ids[2], ids[0], ids[1])
+	env := append(os.Environ(), w.env...)
+	run := func() (*exec.Cmd, *syncBuf) {
+		cmd := exec.Command(bin, "serve")
+		stderr := &syncBuf{}
+		cmd.Env, cmd.Dir = env, w.dir
+		cmd.Stdout, cmd.Stderr = &syncBuf{}, stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, stderr
+	}
+	cmd, stderr := run()
+	if _, ok := w.fake.WaitBotMessage(30*time.Second, chat, func(m telegramtest.BotMessage) bool { return strings.Contains(m.Text, "Job #1") }); !ok {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("no status message for the album\nstderr:\n%s", stderr.String())
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	// Telegram delivers the album again; this time in another order.
+	w.fake.DeliverInOrder(ids[1], ids[2], ids[0])
+	cmd, stderr = run()
+	if !waitFor(30*time.Second, func() bool { return w.fake.PendingUpdates() == 0 }) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the album was not delivered again\nstderr:\n%s", stderr.String())
+	}
+	// A clean stop waits for the album being gathered to be handled.
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stop: %v\nstderr:\n%s", err, stderr.String())
+	}
+
+	db, err := storage.Open(filepath.Join(w.dir, "data", "sorabot.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Verify(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	user := fmt.Sprintf("telegram:%d", chat)
+	jobs, _ := db.History(context.Background(), user, 0)
+	a, _ := db.Account(context.Background(), user)
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs for one album (balance %d)", len(jobs), a.Balance)
+	}
+	if want := 500 - jobs[0].Price; a.Balance != want && !(jobs[0].State == core.Failed && a.Balance == 500) {
+		t.Errorf("balance %d, job %s %s: want one charge (%d)", a.Balance, jobs[0].ID, jobs[0].State, want)
+	}
+	if n := w.emu.Creates(); n > 1 {
+		t.Errorf("%d creates for one album", n)
+	}
 }

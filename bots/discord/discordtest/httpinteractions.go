@@ -121,5 +121,7 @@ func (s *Server) postInteraction(url string, it *interaction) {
 	}
 	if rep := s.ackLocked(it, b); rep.err != nil {
 		s.violatef("interaction %s (%s): HTTP interaction response rejected: %d %s", it.i.ID, it.label, rep.err.Code, rep.err.Message)
+		return
 	}
+	it.answered = time.Now()
 }

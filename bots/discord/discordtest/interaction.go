@@ -41,6 +41,7 @@ type interaction struct {
 	// httpPending is true while the HTTP POST delivering the interaction
 	// awaits its answer (the initial response).
 	httpPending bool
+	answered    time.Time // when the HTTP answer was taken
 }
 
 // Response is an interaction's current original response, after edits.
@@ -233,7 +234,7 @@ func (s *Server) newInteraction(typ discordgo.InteractionType, guildID, channelI
 	}
 	p := map[string]any{
 		"id": id, "application_id": s.opt.AppID, "type": int(typ), "data": data, "token": newToken(id),
-		"version": 1, "app_permissions": itoa(perms), "locale": "en-US", "entitlements": []any{},
+		"version": 1, "app_permissions": itoa(perms), "locale": "en-US", "entitlements": s.activeEntitlementsLocked(u.ID, guildID),
 		"channel_id": ch.ID, "channel": s.renderChannel(ch), "attachment_size_limit": s.opt.AttachmentSizeLimit,
 	}
 	if guildID != "" {

@@ -10,6 +10,43 @@
 // enforced too. Everything received is recorded for inspection, and mistakes
 // a real Discord would punish silently (a late acknowledgement, a request sent
 // while a rate limit says wait) are collected as Violations.
+//
+// Registered commands (PUT .../commands, a bulk overwrite) follow Discord's
+// rules: lowercase names of 1-32 letters, digits, - and _; descriptions of
+// 1-100 characters; required options first; at most 25 options and 25
+// choices of 1-100 characters; and in name_localizations and
+// description_localizations only the locales of the spec's
+// AvailableLocalesEnum as keys ("pt-BR", never "pt_BR" or "pt"), with
+// values under the same rules as the texts they translate.
+//
+// Monetization (sku.go, entitlement.go):
+//
+//	AddSKU(SKU{ID, Type, Name, Flags})   the application's SKUs, listed by GET
+//	                                     /applications/{id}/skus (a documented route the
+//	                                     OpenAPI file lacks); premium buttons may only
+//	                                     name these
+//	Purchase(userID, skuID) (Entitlement, error)
+//	                                     a store purchase: an entitlement (type 1) and
+//	                                     ENTITLEMENT_CREATE on the gateway; refused while
+//	                                     the user holds an unconsumed one to that SKU
+//	PurchaseOffline(userID, skuID)       the same without the event (bot not connected)
+//	RedispatchEntitlement(id) error      ENTITLEMENT_CREATE once more (a replay)
+//	RefundEntitlement(id) (Entitlement, error)  deleted, and ENTITLEMENT_DELETE
+//	Entitlement(id), Entitlements(), WaitEntitlement(timeout, id, match)
+//	                                     state: Consumed, Deleted, ConsumeCalls
+//
+// REST: GET /applications/{app}/entitlements filters by user_id, guild_id,
+// sku_ids, before/after (entitlement ids, ascending), limit (1-100) and
+// leaves deleted ones out unless exclude_deleted=false; GET one; POST
+// .../entitlements/{id}/consume answers 204, then 400 (code 0) on a second
+// consume, 40018 for a non-consumable SKU, 10029 for an unknown or deleted
+// entitlement. Interactions carry the user's unconsumed entitlements in
+// "entitlements". Query parameters of every route are checked against the
+// OpenAPI file (discordgo's Entitlements sends before/after as timestamps,
+// which Discord, like the fake, rejects as not snowflakes). Buttons anywhere
+// in a body follow the premium rules: style 6 needs a known sku_id and no
+// custom_id, label, url or emoji (an empty label counts as none); other
+// styles have no sku_id.
 package discordtest
 
 import (
@@ -65,6 +102,12 @@ type Options struct {
 	// DispatchWait is how long a simulated user waits for a gateway session
 	// to be ready before giving up on delivering an interaction (default 5 s).
 	DispatchWait time.Duration
+	// AnswerLag is how long Discord takes to know the initial response it
+	// got as the HTTP answer to an interaction: until then (and while the
+	// answer is outstanding) edits of @original and follow-ups answer 404
+	// Unknown Webhook (10015), as the real service sometimes does. Zero
+	// makes such calls wait for the answer instead.
+	AnswerLag time.Duration
 }
 
 func (o *Options) defaults() {
@@ -155,6 +198,7 @@ type Server struct {
 	gwSessions   map[string]*gwSession
 	readyConn    *gwConn
 	interactURL  string
+	shop         shop // SKUs and entitlements
 }
 
 // New starts a fake Discord on 127.0.0.1.
@@ -359,7 +403,15 @@ func (s *Server) handleREST(w http.ResponseWriter, r *http.Request, call *Call) 
 		writeAPIError(w, errForm(errs))
 		return http.StatusBadRequest
 	}
+	if errs := s.spec.checkQuery(op, r.URL.Query()); errs != nil {
+		writeAPIError(w, errForm(errs))
+		return http.StatusBadRequest
+	}
 	if errs := s.checkBody(op, b); errs != nil {
+		writeAPIError(w, errForm(errs))
+		return http.StatusBadRequest
+	}
+	if errs := s.checkPremiumButtons(b); errs != nil {
 		writeAPIError(w, errForm(errs))
 		return http.StatusBadRequest
 	}
@@ -449,6 +501,9 @@ func (s *Server) dispatchREST(r *http.Request, tmpl string, p map[string]string,
 		return s.handleGetChannel(p["channel_id"])
 	case "POST /users/@me/channels":
 		return s.handleCreateDM(b)
+	}
+	if rep, ok := s.dispatchShop(r, key, p, b); ok {
+		return rep
 	}
 	s.mu.Lock()
 	s.violatef("discordtest does not implement %s %s", r.Method, tmpl)

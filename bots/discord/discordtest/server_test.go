@@ -443,3 +443,81 @@ func TestCallbackWithFileAndScriptedFailures(t *testing.T) {
 	}
 	noViolations(t, srv)
 }
+
+// With AnswerLag, Discord does not know the HTTP answer at once: an edit of
+// @original sent before it or right after it answers 404 Unknown Webhook
+// (10015); once the lag has passed the same edit goes through.
+func TestHTTPInteractionsAnswerLag(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		lag  time.Duration
+	}{{"long", time.Hour}, {"short", 50 * time.Millisecond}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, Options{AnswerLag: tt.lag})
+			sess, _ := discordgo.New("Bot " + testToken)
+			srv.Apply(sess)
+			before := make(chan error, 1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !discordgo.VerifyInteraction(r, srv.PublicKey()) {
+					http.Error(w, "bad signature", http.StatusUnauthorized)
+					return
+				}
+				var i discordgo.Interaction
+				if err := json.NewDecoder(r.Body).Decode(&i); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				if i.Type == discordgo.InteractionPing {
+					_, _ = w.Write([]byte(`{"type":1}`))
+					return
+				}
+				c := "too early"
+				_, err := sess.InteractionResponseEdit(&i, &discordgo.WebhookEdit{Content: &c})
+				before <- err
+				_ = json.NewEncoder(w).Encode(discordgo.InteractionResponse{Type: 5})
+			})
+			endpoint := &http.Server{Handler: h}
+			ln := listen(t)
+			go func() { _ = endpoint.Serve(ln) }()
+			t.Cleanup(func() { _ = endpoint.Close() })
+			if err := srv.SetInteractionsEndpoint("http://" + ln.Addr().String()); err != nil {
+				t.Fatal(err)
+			}
+			i := srv.SlashCommand(guildID, channelID, alice, "video", nil, nil)
+			if re := restErr(t, <-before); re.Response.StatusCode != http.StatusNotFound || re.Message.Code != 10015 {
+				t.Fatalf("edit before the answer: %v", re)
+			}
+			if _, ok := srv.WaitOriginal(5*time.Second, i.ID, nil); !ok {
+				t.Fatal("the deferral was not taken")
+			}
+			c := "later"
+			edit := func() error {
+				_, err := sess.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &c})
+				return err
+			}
+			err := edit()
+			if tt.lag == time.Hour {
+				if re := restErr(t, err); re.Message.Code != 10015 {
+					t.Fatalf("edit right after the answer: %v", err)
+				}
+				noViolations(t, srv)
+				return
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for err != nil && time.Now().Before(deadline) {
+				if re := restErr(t, err); re.Message.Code != 10015 {
+					t.Fatalf("edit after the answer: %v", err)
+				}
+				err = edit()
+			}
+			if err != nil {
+				t.Fatalf("edit past the lag: %v", err)
+			}
+			if r, _ := srv.Original(i.ID); r.Content != "later" {
+				t.Fatalf("original = %+v", r)
+			}
+			noViolations(t, srv)
+		})
+	}
+}

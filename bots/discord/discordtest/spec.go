@@ -69,10 +69,13 @@ func loadSpec() *specDoc {
 				if err := json.Unmarshal(rawOp, &op); err != nil {
 					panic("discordtest: embedded OpenAPI spec: " + tmpl + ": " + err.Error())
 				}
-				o := &operation{method: strings.ToUpper(method), botOnly: true}
+				o := &operation{method: strings.ToUpper(method), botOnly: true, query: map[string]any{}}
 				for _, p := range op.Parameters {
-					if p.In == "path" {
+					switch p.In {
+					case "path":
 						r.params[p.Name] = p.Schema
+					case "query":
+						o.query[p.Name] = p.Schema
 					}
 				}
 				if op.RequestBody != nil {
@@ -93,6 +96,7 @@ func loadSpec() *specDoc {
 			}
 			d.routes = append(d.routes, r)
 		}
+		d.routes = append(d.routes, specGaps()...)
 		// Most literal first, so /messages/@original wins over /messages/{message_id}.
 		sort.Slice(d.routes, func(i, j int) bool {
 			if d.routes[i].literal != d.routes[j].literal {
@@ -128,7 +132,8 @@ type operation struct {
 	method       string
 	body         any // JSON schema of an application/json body, nil if none
 	bodyRequired bool
-	botOnly      bool // security has no anonymous alternative
+	botOnly      bool           // security has no anonymous alternative
+	query        map[string]any // schemas of the query parameters
 }
 
 // match finds the route for an API path such as "/channels/1/messages".

@@ -3,6 +3,7 @@ package discordtest
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -350,4 +351,52 @@ func countErrors(e fieldErrors) int {
 		}
 	}
 	return n
+}
+
+// checkQuery validates the query parameters an operation declares
+// (snowflakes, integers and their bounds, booleans, string lengths).
+// Undeclared parameters are ignored, as Discord does.
+func (d *specDoc) checkQuery(op *operation, q url.Values) fieldErrors {
+	errs := fieldErrors{}
+	for name, vs := range q {
+		schema, declared := op.query[name]
+		if !declared || len(vs) == 0 {
+			continue
+		}
+		if e := d.checkQueryValue(d.resolve(schema), vs[len(vs)-1]); e != nil {
+			errs[name] = e
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+func (d *specDoc) checkQueryValue(m map[string]any, v string) fieldErrors {
+	if m == nil || m["oneOf"] != nil || m["anyOf"] != nil {
+		return nil // e.g. sku_ids: a comma-separated string or a list
+	}
+	switch m["type"] {
+	case "boolean":
+		switch v {
+		case "true", "True", "1", "false", "False", "0":
+			return nil
+		}
+		return leafError("BOOLEAN_TYPE_CONVERT", fmt.Sprintf("Value %q is not bool.", v))
+	case "integer":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return leafError("NUMBER_TYPE_COERCE", fmt.Sprintf("Value %q is not int.", v))
+		}
+		if min, ok := m["minimum"].(float64); ok && float64(n) < min {
+			return leafError("NUMBER_TYPE_MIN", fmt.Sprintf("int value should be greater than or equal to %d.", int64(min)))
+		}
+		if max, ok := m["maximum"].(float64); ok && float64(n) > max {
+			return leafError("NUMBER_TYPE_MAX", fmt.Sprintf("int value should be less than or equal to %d.", int64(max)))
+		}
+	case "string":
+		return d.scalarConstraints(v, m)
+	}
+	return nil
 }

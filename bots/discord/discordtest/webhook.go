@@ -7,9 +7,12 @@ import (
 )
 
 // awaitHTTPAnswer lets a webhook call that races the HTTP answer carrying
-// the initial response see that answer first, as Discord would have it by
-// the time the bot's next request arrives over the internet.
+// the initial response see that answer first, unless AnswerLag asks for
+// Discord's less forgiving behaviour.
 func (s *Server) awaitHTTPAnswer(token string) {
+	if s.opt.AnswerLag > 0 {
+		return
+	}
 	s.waitFor(s.opt.AckTimeout, func() bool {
 		it := s.byToken[token]
 		return it == nil || !it.httpPending
@@ -25,7 +28,7 @@ func (s *Server) webhookLocked(appID, token string) (*interaction, *apiError) {
 	if it == nil || time.Now().After(it.expires) {
 		return nil, errInvalidToken()
 	}
-	if !it.acked {
+	if !it.acked || time.Now().Before(it.answered.Add(s.opt.AnswerLag)) {
 		return nil, errUnknownWebhook()
 	}
 	return it, nil

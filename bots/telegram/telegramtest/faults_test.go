@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -253,4 +255,55 @@ func TestWebhookDelivery(t *testing.T) {
 	if st, _ := raw(t, s, "getUpdates", nil); st != 200 {
 		t.Errorf("getUpdates after deleteWebhook: %d", st)
 	}
+}
+
+// DeliverInOrder posts updates to the webhook in the order asked, new or
+// already confirmed; getUpdates keeps update_id order.
+func TestDeliverInOrder(t *testing.T) {
+	s := newServer(t, Options{})
+	a := s.SendText(42, 42, "a")
+	b := s.SendText(42, 42, "b")
+	c := s.SendText(42, 42, "c")
+	s.DeliverInOrder(c, a)
+	if st, v := raw(t, s, "getUpdates", url.Values{"timeout": {"0"}}); st != 200 || fmt.Sprint(updateIDs(v)) != fmt.Sprint([]int64{a, b, c}) {
+		t.Fatalf("getUpdates = %d %v, want update_id order", st, v)
+	}
+	var mu sync.Mutex
+	var got []int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u models.Update
+		json.NewDecoder(r.Body).Decode(&u)
+		mu.Lock()
+		got = append(got, u.ID)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	if st, _ := raw(t, s, "setWebhook", url.Values{"url": {hook.URL}}); st != 200 {
+		t.Fatalf("setWebhook: %d", st)
+	}
+	posted := func(n int) []int64 {
+		eventually(t, fmt.Sprint(n, " webhook posts"), func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= n })
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	if p := posted(3); !slices.Equal(p, []int64{c, a, b}) {
+		t.Fatalf("posted %v, want %v", p, []int64{c, a, b})
+	}
+	eventually(t, "confirmation", func() bool { return s.PendingUpdates() == 0 })
+	s.DeliverInOrder(b, c, a)
+	if p := posted(6); !slices.Equal(p[3:], []int64{b, c, a}) {
+		t.Fatalf("posted again %v, want %v", p[3:], []int64{b, c, a})
+	}
+}
+
+func updateIDs(v map[string]any) []int64 {
+	var ids []int64
+	res, _ := v["result"].([]any)
+	for _, u := range res {
+		m, _ := u.(map[string]any)
+		id, _ := m["update_id"].(float64)
+		ids = append(ids, int64(id))
+	}
+	return ids
 }

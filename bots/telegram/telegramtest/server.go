@@ -13,6 +13,42 @@
 // Simulated users send messages, photos, documents, replies and button
 // presses (SendText, SendPhoto, ...); the bot receives them by long polling
 // (getUpdates, with real offset semantics) or by webhook.
+//
+// Telegram Stars payments (invoice.go, payments.go, stars.go):
+//
+//	sendInvoice                 XTR rules: no provider_token, no tips, exactly one
+//	                            price of 1-10000, payload 1-128 bytes, title 1-32,
+//	                            description 1-255; the message carries "invoice";
+//	                            Invoices(chatID) lists what the bot sent
+//	Pay(chatID, userID, payload, amount) PayResult
+//	PayInvoice(chatID, userID, invoiceMessageID) (PayResult, error)
+//	                            a user pays: pre_checkout_query, then (answer
+//	                            ok:true within Options.PreCheckoutTimeout, 10 s by
+//	                            default) a charge and a successful_payment message;
+//	                            Outcome is PayPaid, PayDeclined, PayExpired or
+//	                            PayUndelivered (allowed_updates left the query out)
+//	answerPreCheckoutQuery      ok:false needs error_message; unknown, repeated or
+//	                            late answers fail (late and repeated ones are Violations)
+//	LoseNextPayments(n)         the next n charges send no successful_payment update
+//	Redeliver(PayResult.UpdateID)  sends the same successful_payment again
+//	RefundByTelegram(chargeID) (updateID, error)  a refunded_payment message
+//	refundStarPayment           once per charge, then CHARGE_ALREADY_REFUNDED
+//	                            (Options.NotifyBotRefunds: also a refunded_payment message)
+//	getStarTransactions         offset/limit pages, chronological (or
+//	                            Options.StarTransactionsNewestFirst); a payment's id
+//	                            is its telegram_payment_charge_id
+//	Charges(), WaitCharge(timeout, chargeID, match)  what was paid and refunded
+//
+// Bot settings per language: setMyCommands, setMyDescription and
+// setMyShortDescription (and their getters) take a language_code that is
+// empty or two lowercase letters ("invalid language code specified"
+// otherwise, as TDLib answers); command descriptions have 1-256 characters,
+// descriptions at most 512, short descriptions at most 120. CommandsIn,
+// Description and ShortDescription show what was set for a language.
+//
+// As on Telegram, an update kind missing from a non-empty allowed_updates
+// (getUpdates or setWebhook) is never delivered; an empty or never given
+// list means every kind but chat_member and the reactions.
 package telegramtest
 
 import (
@@ -41,6 +77,16 @@ type Options struct {
 	MaxCalls int
 	// MaxPoll caps a getUpdates timeout; default 50s.
 	MaxPoll time.Duration
+	// PreCheckoutTimeout is how long a paying user waits for
+	// answerPreCheckoutQuery; default 10s, as Telegram.
+	PreCheckoutTimeout time.Duration
+	// StarTransactionsNewestFirst makes getStarTransactions list the newest
+	// transaction first; by default it lists them in chronological order,
+	// as the Bot API documents.
+	StarTransactionsNewestFirst bool
+	// NotifyBotRefunds makes a successful refundStarPayment also deliver a
+	// refunded_payment message, as for refunds Telegram makes on its own.
+	NotifyBotRefunds bool
 }
 
 // Server is a running fake Bot API. Its methods are safe for concurrent use.
@@ -74,6 +120,10 @@ type Server struct {
 	callbacks map[string]*callbackState
 	nextFile  int64
 	nextCB    int64
+
+	stars payState
+
+	descriptions descriptions // by language_code
 }
 
 // New starts a server on 127.0.0.1 with a random port.
@@ -104,6 +154,9 @@ func New(opt Options) *Server {
 	}
 	if opt.MaxPoll <= 0 {
 		opt.MaxPoll = 50 * time.Second
+	}
+	if opt.PreCheckoutTimeout <= 0 {
+		opt.PreCheckoutTimeout = defaultPreCheckoutTimeout
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Server{
@@ -301,6 +354,10 @@ func init() {
 		"setMyCommands":          (*Server).setMyCommands,
 		"getMyCommands":          (*Server).getMyCommands,
 		"deleteMyCommands":       (*Server).deleteMyCommands,
+		"setMyDescription":       (*Server).setMyDescription,
+		"getMyDescription":       (*Server).getMyDescription,
+		"setMyShortDescription":  (*Server).setMyShortDescription,
+		"getMyShortDescription":  (*Server).getMyShortDescription,
 		"sendMessage":            (*Server).sendMessage,
 		"sendPhoto":              (*Server).sendPhoto,
 		"sendDocument":           (*Server).sendDocument,
@@ -313,6 +370,7 @@ func init() {
 		"answerCallbackQuery":    (*Server).answerCallbackQuery,
 		"getFile":                (*Server).getFile,
 	}
+	addPaymentHandlers(handlers)
 }
 
 func (s *Server) getMe(context.Context, *request) (any, *apiError) {

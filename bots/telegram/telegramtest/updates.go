@@ -1,8 +1,10 @@
 package telegramtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"time"
 
@@ -75,6 +77,32 @@ func (s *Server) Redeliver(updateID int64) {
 	s.notifyLocked()
 }
 
+// DeliverInOrder queues updates (pending or already confirmed) to be posted
+// to the webhook next, one by one in exactly the order given, each as by
+// Redeliver. Telegram posts in update_id order, but a bot that handles
+// updates concurrently meets them in any order: this lets a test choose
+// that order. getUpdates still returns them in update_id order, as Telegram
+// does (clients take the last update's id as their offset).
+func (s *Server) DeliverInOrder(ids ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := &s.updates
+	var front []*queued
+	for _, id := range ids {
+		if u := q.history[id]; u != nil {
+			front = append(front, &queued{u: u, kind: updateKind(u), redeliver: true})
+		}
+	}
+	rest := make([]*queued, 0, len(q.items))
+	for _, it := range q.items {
+		if !slices.Contains(ids, it.u.ID) {
+			rest = append(rest, it)
+		}
+	}
+	q.items = append(front, rest...)
+	s.notifyLocked()
+}
+
 // PendingUpdates returns how many updates are waiting to be confirmed.
 func (s *Server) PendingUpdates() int {
 	s.mu.Lock()
@@ -130,20 +158,33 @@ func (s *Server) confirmLocked(offset int64) {
 	}
 }
 
-// takeLocked returns up to limit pending updates of the allowed kinds,
-// dropping updates of other kinds as Telegram does. s.mu is held.
-func (s *Server) takeLocked(limit int) []*models.Update {
+// dropDisallowedLocked drops queued updates of kinds allowed_updates leaves
+// out, as Telegram does. s.mu is held.
+func (s *Server) dropDisallowedLocked() {
 	q := &s.updates
 	keep := q.items[:0]
 	for _, it := range q.items {
 		if s.allowedLocked(it.kind) {
 			keep = append(keep, it)
+		} else {
+			s.droppedLocked(it.u)
 		}
 	}
 	clear(q.items[len(keep):])
 	q.items = keep
+}
+
+// takeLocked returns up to limit pending updates of the allowed kinds,
+// dropping updates of other kinds as Telegram does. s.mu is held.
+func (s *Server) takeLocked(limit int) []*models.Update {
+	q := &s.updates
+	s.dropDisallowedLocked()
+	// The queue may be out of update_id order (DeliverInOrder, for
+	// webhooks); getUpdates answers in order.
+	items := slices.Clone(q.items)
+	slices.SortStableFunc(items, func(a, b *queued) int { return cmp.Compare(a.u.ID, b.u.ID) })
 	out := []*models.Update{}
-	for _, it := range q.items {
+	for _, it := range items {
 		if len(out) == limit {
 			break
 		}

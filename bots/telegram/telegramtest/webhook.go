@@ -131,20 +131,13 @@ func (s *Server) deliverWebhooks() {
 		var timer *time.Timer
 		hook := s.hook
 		if hook.url != "" {
-			keep := s.updates.items[:0]
-			for _, it := range s.updates.items {
-				if s.allowedLocked(it.kind) {
-					keep = append(keep, it)
-				}
-			}
-			clear(s.updates.items[len(keep):])
-			s.updates.items = keep
-			if len(keep) > 0 {
+			s.dropDisallowedLocked()
+			if len(s.updates.items) > 0 {
 				if d := time.Until(hook.nextTry); d > 0 {
 					timer = time.NewTimer(d)
 					wait = timer.C
 				} else {
-					next = keep[0]
+					next = s.updates.items[0]
 				}
 			}
 		}

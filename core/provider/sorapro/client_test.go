@@ -196,7 +196,7 @@ func TestSubmitFailures(t *testing.T) {
 		{Name: "generic", Fault: &providertest.Fault{Message: "something odd"}, Code: core.EUNAVAILABLE, Msg: "could not take"},
 		{Name: "HTTP 500", Fault: &providertest.Fault{Status: 500}, Code: core.EUNAVAILABLE, Temp: true},
 		{Name: "HTTP 503", Fault: &providertest.Fault{Status: 503, Garbage: true}, Code: core.EUNAVAILABLE, Temp: true},
-		{Name: "HTTP 429", Fault: &providertest.Fault{Status: 429, RetryAfter: 1}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "HTTP 429", Fault: &providertest.Fault{Status: 429, RetryAfter: 1}, Code: core.EUNAVAILABLE, Temp: true, Wait: time.Second},
 		{Name: "gateway timeout may have been accepted", Fault: &providertest.Fault{Status: 504}, Code: core.EUNAVAILABLE},
 		{Name: "garbage with 200", Fault: &providertest.Fault{Garbage: true}, Code: core.EUNAVAILABLE},
 		{Name: "connection dropped after sending", Fault: &providertest.Fault{Drop: true, Accept: true}, Code: core.EUNAVAILABLE},
@@ -269,6 +269,9 @@ func TestStatusTransientErrors(t *testing.T) {
 		cancel()
 		if !core.IsTemporary(err) {
 			t.Errorf("fault %+v: err %v is not temporary", f, err)
+		}
+		if d, _ := core.RetryAfter(err); d != time.Duration(f.RetryAfter)*time.Second {
+			t.Errorf("fault %+v: retry after %v", f, d)
 		}
 	}
 	if st, _ := wiretest.WaitEnd(t, c, m, id); st.State != core.TaskDone {

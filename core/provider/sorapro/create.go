@@ -78,8 +78,9 @@ func newCreateBody(m *core.Model, r *core.Request) createBody {
 // content policy, EUNAVAILABLE otherwise; Temporary only when the provider
 // certainly did not take the task (no connection, or 5xx/429 answered).
 func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (string, error) {
-	status, reply, err := c.post(ctx, createPath, newCreateBody(m, r))
-	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
+	status, reply, after, err := c.conn.Call(ctx, http.MethodPost, createPath, newCreateBody(m, r))
+	id, err := c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
+	return id, wire.Wait(err, after)
 }
 
 // parseCreate reads a create reply.

@@ -13,16 +13,17 @@ import (
 )
 
 // Status asks how a task is doing. Timeouts, 5xx, 429, unreadable replies
-// and HTTP 200 with a non-zero code are Temporary; a task the provider
+// and HTTP 200 with a non-zero code are Temporary (carrying the reply's
+// Retry-After, see core.RetryAfter); a task the provider
 // failed is a TaskStatus with State TaskFailed and a user-safe Err.
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
-	status, reply, err := c.post(ctx, statusPath, map[string]string{"taskId": taskID})
+	status, reply, after, err := c.conn.Call(ctx, http.MethodPost, statusPath, map[string]string{"taskId": taskID})
 	if err != nil {
 		return unknown, c.conn.Unreachable("status "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable), err)
 	}
 	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
-		return unknown, c.conn.Refused("status", "status "+taskID, err)
+		return unknown, wire.Wait(c.conn.Refused("status", "status "+taskID, err), after)
 	}
 	return st, nil
 }

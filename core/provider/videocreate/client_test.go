@@ -208,7 +208,7 @@ func TestSubmitFailures(t *testing.T) {
 		{Name: "content policy", Fault: &providertest.Fault{Status: 400, Code: "content_policy_violation", Message: providertest.ReasonContentPolicy}, Code: core.EINVALID, Msg: "rephrase"},
 		{Name: "no quota 403", Fault: &providertest.Fault{Status: 403, Code: "insufficient_user_quota", Message: "user quota is not enough"}, Code: core.EUNAVAILABLE, Refused: true, Msg: "busy", Operator: true},
 		{Name: "no quota 402", Fault: &providertest.Fault{Status: 402, Message: "payment required"}, Code: core.EUNAVAILABLE, Refused: true, Msg: "busy", Operator: true},
-		{Name: "rate limited", Fault: &providertest.Fault{Status: 429, RetryAfter: 1, Message: "rate limit"}, Code: core.EUNAVAILABLE, Temp: true},
+		{Name: "rate limited", Fault: &providertest.Fault{Status: 429, RetryAfter: 1, Message: "rate limit"}, Code: core.EUNAVAILABLE, Temp: true, Wait: time.Second},
 		{Name: "HTTP 500", Fault: &providertest.Fault{Status: 500}, Code: core.EUNAVAILABLE, Temp: true},
 		{Name: "HTTP 502 garbage", Fault: &providertest.Fault{Status: 502, Garbage: true}, Code: core.EUNAVAILABLE, Temp: true},
 		{Name: "gateway timeout may have been accepted", Fault: &providertest.Fault{Status: 504}, Code: core.EUNAVAILABLE},
@@ -279,6 +279,9 @@ func TestStatusTransientErrors(t *testing.T) {
 		}
 		if !core.IsTemporary(err) {
 			t.Errorf("fault %+v: %v is not temporary", f, err)
+		}
+		if d, _ := core.RetryAfter(err); d != time.Duration(f.RetryAfter)*time.Second {
+			t.Errorf("fault %+v: retry after %v", f, d)
 		}
 	}
 	if st, _ := wiretest.WaitEnd(t, c, m, id); st.State != core.TaskDone {

@@ -128,8 +128,9 @@ func (c *Client) Submit(ctx context.Context, m *core.Model, r *core.Request) (st
 	if err != nil {
 		return "", err
 	}
-	status, reply, err := c.conn.Do(ctx, http.MethodPost, createPath, newCreateBody(m, r, images))
-	return c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
+	status, reply, after, err := c.conn.Call(ctx, http.MethodPost, createPath, newCreateBody(m, r, images))
+	id, err := c.conn.ReadCreate(status, reply, err, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgBusy), parseCreate)
+	return id, wire.Wait(err, after)
 }
 
 // parseCreate reads a create reply.

@@ -13,16 +13,17 @@ import (
 )
 
 // Status asks how a task is doing; taskID is the id the create call
-// returned. Timeouts, 5xx, 429 and unreadable replies are Temporary; a task
+// returned. Timeouts, 5xx, 429 and unreadable replies are Temporary
+// (carrying the reply's Retry-After, see core.RetryAfter); a task
 // the gateway failed is a TaskStatus with State TaskFailed and a user-safe Err.
 func (c *Client) Status(ctx context.Context, m *core.Model, taskID string) (core.TaskStatus, error) {
-	status, reply, err := c.conn.Do(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(taskID), nil)
+	status, reply, after, err := c.conn.Call(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(taskID), nil)
 	if err != nil {
 		return unknown, c.conn.Unreachable("query "+taskID, core.Errorf(core.EUNAVAILABLE, "%s", wire.MsgUnreachable), err)
 	}
 	st, err := parseStatus(status, reply, c.conn.Log)
 	if err != nil {
-		return unknown, c.conn.Refused("query", "query "+taskID, err)
+		return unknown, wire.Wait(c.conn.Refused("query", "query "+taskID, err), after)
 	}
 	return st, nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,14 +34,18 @@ type Conn struct {
 }
 
 // NewConn returns a Conn to baseURL with the defaults: an HTTP client with a
-// 2-minute timeout (the caller's context bounds each call too) and a logger
-// that discards.
+// 2-minute timeout (the caller's context bounds each call too) that keeps
+// up to 100 connections to the provider alive, and a logger that discards.
 func NewConn(name, baseURL string, key core.Secret) Conn {
+	// Many creates and status calls run at once: the default transport
+	// keeps only 2 idle connections per host and dials anew for the rest.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 100, 100
 	return Conn{
 		Name: name,
 		Base: strings.TrimRight(baseURL, "/"),
 		Key:  key,
-		HTTP: &http.Client{Timeout: 2 * time.Minute},
+		HTTP: &http.Client{Timeout: 2 * time.Minute, Transport: tr},
 		Log:  slog.New(slog.DiscardHandler),
 	}
 }
@@ -49,17 +54,24 @@ func NewConn(name, baseURL string, key core.Secret) Conn {
 // and the (capped) reply. The key is scrubbed from the reply, so no error
 // built from it can carry it.
 func (c *Conn) Do(ctx context.Context, method, pathQuery string, body any) (int, []byte, error) {
+	status, reply, _, err := c.Call(ctx, method, pathQuery, body)
+	return status, reply, err
+}
+
+// Call is Do that also returns the wait the reply's Retry-After header asks
+// for (0 when there is none).
+func (c *Conn) Call(ctx context.Context, method, pathQuery string, body any) (status int, reply []byte, after time.Duration, err error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, nil, fmt.Errorf("encode request: %w", err)
+			return 0, nil, 0, fmt.Errorf("encode request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+pathQuery, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
+		return 0, nil, 0, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Key.Reveal())
 	req.Header.Set("Accept", "application/json")
@@ -68,19 +80,53 @@ func (c *Conn) Do(ctx context.Context, method, pathQuery string, body any) (int,
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxReply))
+	after = RetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	reply, err = io.ReadAll(io.LimitReader(resp.Body, MaxReply))
 	// A key echoed back is scrubbed. Keys too short to be real are not:
 	// replacing a couple of letters would garble every reply.
 	if k := c.Key.Reveal(); len(k) >= MinScrub {
 		reply = bytes.ReplaceAll(reply, []byte(k), []byte("[redacted]"))
 	}
 	if err != nil {
-		return resp.StatusCode, reply, fmt.Errorf("read reply (HTTP %d): %w", resp.StatusCode, err)
+		return resp.StatusCode, reply, after, fmt.Errorf("read reply (HTTP %d): %w", resp.StatusCode, err)
 	}
-	return resp.StatusCode, reply, nil
+	return resp.StatusCode, reply, after, nil
+}
+
+// RetryAfter reads a Retry-After header value, delay-seconds or an HTTP
+// date, as a wait from now; anything else (absent, garbage, in the past)
+// is 0.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, maxRetryAfterSeconds)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), maxRetryAfterSeconds*time.Second)
+	}
+	return 0
+}
+
+// maxRetryAfterSeconds bounds a Retry-After read, so a silly value cannot
+// overflow; the service caps the wait it honours further.
+const maxRetryAfterSeconds = 24 * 60 * 60
+
+// Wait attaches the wait a reply asked for to a retryable error of the call
+// it answered; other errors are returned as they are.
+func Wait(err error, after time.Duration) error {
+	if after <= 0 || !core.IsTemporary(err) {
+		return err
+	}
+	return core.WithRetryAfter(err, after)
 }
 
 // ReadCreate reads what Do returned for a create call: parse reads the

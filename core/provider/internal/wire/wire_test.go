@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"sorabot/core"
 )
@@ -106,5 +108,116 @@ func TestSubmitError(t *testing.T) {
 		if got != nil && core.ErrorCode(got) != core.EUNAVAILABLE {
 			t.Errorf("submitError(%d, %v) = %v: not the busy error", tt.status, tt.err, got)
 		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"":                              0,
+		"3":                             3 * time.Second,
+		" 120 ":                         2 * time.Minute,
+		"0":                             0,
+		"-5":                            0,
+		"1.5":                           0,
+		"soon":                          0,
+		"99999999999999999999":          0,
+		"9999999999":                    24 * time.Hour,
+		"Sun, 01 Mar 2026 12:00:07 GMT": 7 * time.Second,
+		"Sun, 01 Mar 2026 11:59:00 GMT": 0,
+	} {
+		if got := RetryAfter(v, now); got != want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestWait(t *testing.T) {
+	temp := core.Temporary(core.Errorf(core.EUNAVAILABLE, "busy"))
+	if d, ok := core.RetryAfter(Wait(temp, 3*time.Second)); !ok || d != 3*time.Second {
+		t.Errorf("a temporary error does not carry the wait: %v %v", d, ok)
+	}
+	if _, ok := core.RetryAfter(Wait(temp, 0)); ok {
+		t.Error("no Retry-After still carries a wait")
+	}
+	final := core.Errorf(core.EINVALID, "policy")
+	if err := Wait(final, 3*time.Second); err != final {
+		t.Errorf("a final error was wrapped: %v", err)
+	}
+	if Wait(nil, time.Second) != nil {
+		t.Error("Wait(nil) != nil")
+	}
+}
+
+func TestCallReadsRetryAfter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "4")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c := NewConn("test", srv.URL, core.Secret("k"))
+	status, _, after, err := c.Call(t.Context(), http.MethodGet, "/x", nil)
+	if err != nil || status != http.StatusTooManyRequests || after != 4*time.Second {
+		t.Errorf("Call = %d, %v, %v", status, after, err)
+	}
+}
+
+// Concurrent calls keep their connections alive for the next ones instead
+// of dialing anew (the default transport keeps only 2 per host).
+func TestConnKeepsConcurrentConnectionsAlive(t *testing.T) {
+	const calls, waves = 20, 3
+	var (
+		mu       sync.Mutex
+		dials    int
+		inWave   int
+		released = make(chan struct{})
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answer only when the whole wave is in: each call holds its own
+		// connection.
+		mu.Lock()
+		inWave++
+		ch := released
+		if inWave == calls {
+			inWave = 0
+			close(released)
+			released = make(chan struct{})
+		}
+		mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, `{"code":200}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dials++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := NewConn("test", srv.URL, "k")
+	for range waves {
+		var wg sync.WaitGroup
+		for range calls {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				if _, _, err := c.Do(ctx, http.MethodPost, "/p", nil); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The first wave dials one connection per call; later waves reuse them
+	// (a few may dial when a connection is not back in the pool yet).
+	if dials > calls+calls/2 {
+		t.Errorf("%d connections for %d waves of %d calls, want about %d", dials, waves, calls, calls)
 	}
 }

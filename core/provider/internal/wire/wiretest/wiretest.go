@@ -108,9 +108,10 @@ type SubmitCase struct {
 	CtxLimit time.Duration
 	Code     string
 	Temp     bool
-	Refused  bool   // the provider's explicit refusal (core.IsRefused)
-	Msg      string // part of the user message
-	Operator bool   // an operator warning is logged
+	Refused  bool          // the provider's explicit refusal (core.IsRefused)
+	Wait     time.Duration // the Retry-After the error carries
+	Msg      string        // part of the user message
+	Operator bool          // an operator warning is logged
 }
 
 // SubmitFails submits m and r through c, to srv scripted as tt says, and
@@ -143,6 +144,9 @@ func SubmitFails(t *testing.T, srv *providertest.Server, c core.Provider, logs *
 	}
 	if got := core.IsRefused(err); got != tt.Refused {
 		t.Errorf("refused %v, want %v: %v", got, tt.Refused, err)
+	}
+	if got, _ := core.RetryAfter(err); got != tt.Wait {
+		t.Errorf("retry after %v, want %v: %v", got, tt.Wait, err)
 	}
 	if !strings.Contains(core.ErrorMessage(err), tt.Msg) {
 		t.Errorf("message %q lacks %q", core.ErrorMessage(err), tt.Msg)

@@ -1,0 +1,196 @@
+package chat
+
+import (
+	"context"
+	"strings"
+
+	"sorabot/core"
+)
+
+// Service is what the commands need from the core; *core.Service is one.
+type Service interface {
+	Catalog() *core.Catalog
+	Protocol() string
+	// Accept charges and queues a request (the job's frontend sees
+	// EventQueued before it returns).
+	Accept(ctx context.Context, sub core.Submission) (core.Accepted, error)
+	Job(ctx context.Context, userID, jobID string) (*core.Job, error)
+	// Cancel refunds a queued job (the job's frontend sees EventCanceled
+	// before it returns).
+	Cancel(ctx context.Context, userID, jobID string) (*core.Job, error)
+	History(ctx context.Context, userID string, limit int) ([]*core.Job, error)
+	Balance(ctx context.Context, userID string, lines int) (core.Account, []core.LedgerEntry, error)
+	IsAdmin(userID string) bool
+	Grant(ctx context.Context, actor, target string, amount int, set bool) (core.Account, error)
+	Stats(ctx context.Context, actor string) (core.Stats, error)
+}
+
+var _ Service = (*core.Service)(nil)
+
+// Commands answers commands the same way on every platform; the frontends
+// only translate the platform's input into a Call and render the Reply.
+type Commands struct {
+	svc Service
+}
+
+// NewCommands returns the commands over svc.
+func NewCommands(svc Service) *Commands { return &Commands{svc: svc} }
+
+// Call is one command as a user gave it.
+type Call struct {
+	// User is the caller ("telegram:123").
+	User string
+	// Syntax is the platform's, for the texts that show commands.
+	Syntax  Syntax
+	Command Command
+	// Target is the user the message points at otherwise (Telegram: the
+	// author of the message it replies to); /grant takes it when
+	// Command.Target is empty.
+	Target string
+}
+
+// Reply is the answer to a command, for the frontend to render.
+type Reply struct {
+	// Text is shown to the caller; on failure it is the user-safe message.
+	Text string
+	// Err is the failure, if any. An EINTERNAL error is worth retrying:
+	// Telegram leaves the update unconfirmed so that it comes again.
+	Err error
+	// Resend is a delivered job whose video the frontend sends again (/job).
+	Resend *core.Job
+}
+
+func failed(err error) Reply { return Reply{Text: ErrorText(err), Err: err} }
+
+// Run answers every command that is not a video request. Unknown commands,
+// and admin commands from others, are answered with a text, never an error.
+func (c *Commands) Run(ctx context.Context, call Call) Reply {
+	sp := Lookup(call.Command.Name)
+	if sp == nil || sp.run == nil {
+		return Reply{Text: UnknownCommand("/" + call.Command.Name)}
+	}
+	if sp.Admin && !c.svc.IsAdmin(call.User) {
+		return Reply{Text: NotAdmin()}
+	}
+	return sp.run(&runner{ctx: ctx, svc: c.svc, call: call})
+}
+
+// Submit accepts a video or storyboard request. Reply.Text is the
+// acceptance (for a new job the same text the job's EventQueued renders
+// as) or the reason it was refused.
+func (c *Commands) Submit(ctx context.Context, sub core.Submission) (core.Accepted, Reply) {
+	acc, err := c.svc.Accept(ctx, sub)
+	if err != nil {
+		return acc, failed(err)
+	}
+	return acc, Reply{Text: Accepted(acc)}
+}
+
+const repeatPrefix = "repeat:"
+
+// RepeatData is the button data (Telegram callback_data, Discord custom_id)
+// of the 🔁 button under job jobID's video.
+func RepeatData(jobID string) string { return repeatPrefix + jobID }
+
+// Repeat serves a pressed 🔁 button: it returns the user's job to make again,
+// with the request's pictures left out (the frontend fetches them again from
+// the job's origin). Otherwise the job is nil and the Reply says why; it is
+// empty for data that is not a repeat button's.
+func (c *Commands) Repeat(ctx context.Context, user, data string) (*core.Job, Reply) {
+	id, ok := strings.CutPrefix(data, repeatPrefix)
+	if !ok {
+		return nil, Reply{}
+	}
+	j, err := c.svc.Job(ctx, user, id)
+	if core.ErrorCode(err) == core.EINTERNAL {
+		return nil, failed(err)
+	}
+	if err != nil || j.UserID != user {
+		return nil, Reply{Text: RepeatNotYours()}
+	}
+	j = j.Clone()
+	j.Req.Images = nil
+	return j, Reply{Text: RepeatStarted()}
+}
+
+// runner runs one command.
+type runner struct {
+	ctx  context.Context
+	svc  Service
+	call Call
+}
+
+func (r *runner) balance() Reply {
+	a, l, err := r.svc.Balance(r.ctx, r.call.User, BalanceLines)
+	if err != nil {
+		return failed(err)
+	}
+	return Reply{Text: Balance(a, l)}
+}
+
+func (r *runner) history() Reply {
+	jobs, err := r.svc.History(r.ctx, r.call.User, HistoryJobs)
+	if err != nil {
+		return failed(err)
+	}
+	return Reply{Text: History(jobs, r.call.Syntax)}
+}
+
+func (r *runner) job() Reply {
+	j, err := r.svc.Job(r.ctx, r.call.User, r.call.Command.JobID)
+	if err != nil {
+		return failed(err)
+	}
+	rep := Reply{Text: JobInfo(j, r.call.Syntax)}
+	if j.State == core.Delivered {
+		rep.Resend = j
+	}
+	return rep
+}
+
+func (r *runner) cancel() Reply {
+	j, err := r.svc.Cancel(r.ctx, r.call.User, r.call.Command.JobID)
+	if err != nil {
+		return failed(err)
+	}
+	return Reply{Text: Canceled(j)}
+}
+
+func (r *runner) models() Reply {
+	return Reply{Text: Models(r.svc.Catalog(), r.svc.Protocol(), r.call.Syntax)}
+}
+
+func (r *runner) help() Reply {
+	return Reply{Text: Help(r.svc.Catalog(), r.svc.Protocol(), r.call.Syntax)}
+}
+
+func (r *runner) start() Reply {
+	a, _, err := r.svc.Balance(r.ctx, r.call.User, 0)
+	if err != nil {
+		return failed(err)
+	}
+	return Reply{Text: Start(r.svc.Catalog(), r.svc.Protocol(), a.Balance, r.call.Syntax)}
+}
+
+func (r *runner) grant() Reply {
+	target := r.call.Command.Target
+	if target == "" {
+		target = r.call.Target
+	}
+	if target == "" {
+		return Reply{Text: NoTarget()}
+	}
+	a, err := r.svc.Grant(r.ctx, r.call.User, target, r.call.Command.Amount, r.call.Command.Set)
+	if err != nil {
+		return failed(err)
+	}
+	return Reply{Text: Granted(a)}
+}
+
+func (r *runner) stats() Reply {
+	s, err := r.svc.Stats(r.ctx, r.call.User)
+	if err != nil {
+		return failed(err)
+	}
+	return Reply{Text: Stats(s)}
+}
