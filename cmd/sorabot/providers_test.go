@@ -351,7 +351,8 @@ func TestPoolKill9(t *testing.T) {
 	env := append(os.Environ(), poolEnv(t, dir, fmt.Sprintf(`[
 		{"name": "fsg", "protocol": "sorapro", "url": %q, "api_key_env": "A_KEY", "max_inflight": 2},
 		{"name": "backup", "protocol": "sorapro", "url": %q, "api_key_env": "B_KEY", "max_inflight": 2}]`, a.URL, b.URL),
-		"SORABOT_START_CREDITS=100000", "SORABOT_USER_MAX_ACTIVE=100", "SORABOT_USER_RATE=100000")...)
+		"SORABOT_START_CREDITS=100000", "SORABOT_USER_MAX_ACTIVE=100", "SORABOT_USER_RATE=100000",
+		"SORABOT_LOG_LEVEL=info")...)
 	cmd := newCmd(bin, env, dir)
 	stdin, _ := cmd.StdinPipe()
 	out := &syncBuf{}
@@ -362,8 +363,11 @@ func TestPoolKill9(t *testing.T) {
 	for i := range 4 {
 		fmt.Fprintf(stdin, "/video kill me %d\n", i)
 	}
-	if !waitFor(20*time.Second, func() bool { return a.Creates() == 2 && b.Creates() == 2 }) {
-		t.Fatalf("creates %d/%d:\n%s", a.Creates(), b.Creates(), out.String())
+	// Killed once every job is stored as submitted (its task id recorded),
+	// not merely once the providers saw the creates.
+	submitted := func() int { return strings.Count(out.String(), `msg="job submitted"`) }
+	if !waitFor(20*time.Second, func() bool { return a.Creates() == 2 && b.Creates() == 2 && submitted() == 4 }) {
+		t.Fatalf("creates %d/%d, %d stored as submitted:\n%s", a.Creates(), b.Creates(), submitted(), out.String())
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
