@@ -185,18 +185,6 @@ func TestNoFailoverAfterTheDeadline(t *testing.T) {
 	h.refundedOnce("u:1", a)
 }
 
-// waitFor polls cond until it holds, failing after 10 s.
-func (h *harness) waitFor(what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func TestPoolSlotsAddUp(t *testing.T) {
 	h, p := newPool(t, func(h *harness, p map[string]*fakeProvider) {
 		for i := range h.cfg.Providers {
@@ -208,7 +196,7 @@ func TestPoolSlotsAddUp(t *testing.T) {
 	for i := range 5 {
 		h.mustAccept("u:1", "k"+string(rune('0'+i)), "a cat")
 	}
-	h.waitFor("4 jobs in flight", func() bool { return h.svc.Inflight() == 4 && creates(p["a"])+creates(p["b"]) == 4 })
+	waitFor(t, "4 jobs in flight", func() bool { return h.svc.Inflight() == 4 && creates(p["a"])+creates(p["b"]) == 4 })
 	if creates(p["a"]) != 2 || creates(p["b"]) != 2 || h.svc.QueueLen() != 1 {
 		t.Errorf("creates a=%d b=%d, queue %d; want 2, 2, 1", creates(p["a"]), creates(p["b"]), h.svc.QueueLen())
 	}
@@ -271,7 +259,7 @@ func TestDownProviderIsSkippedThenTriedAgain(t *testing.T) {
 	if time.Until(st.DownUntil) <= 0 {
 		t.Fatal("the test took longer than the cool-down")
 	}
-	h.waitFor("the cool-down to end", func() bool { return h.svc.Providers()[0].State == core.ProviderUp })
+	waitFor(t, "the cool-down to end", func() bool { return h.svc.Providers()[0].State == core.ProviderUp })
 	a = h.mustAccept("u:1", "k4", "a cat")
 	h.waitState(a.Job.ID, core.Delivered)
 	if creates(p["a"]) != 4 {
