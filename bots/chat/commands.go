@@ -17,6 +17,14 @@ const (
 	CmdStart      = "start"
 	CmdGrant      = "grant"
 	CmdStats      = "stats"
+
+	// Buying and earning credits (pay.go).
+	CmdBuy        = "buy"
+	CmdRedeem     = "redeem"
+	CmdPaySupport = "paysupport"
+	CmdTerms      = "terms"
+	CmdRefund     = "refund"
+	CmdPromo      = "promo"
 )
 
 // How much /balance and /history show.
@@ -44,6 +52,12 @@ type Spec struct {
 	// Request marks /video and /storyboard: each frontend gathers the
 	// platform's pictures and calls Commands.Submit itself.
 	Request bool
+	// TypedOnly commands exist only in the typed syntax (Telegram and the
+	// console): Discord does not register them.
+	TypedOnly bool
+	// touches: the command's own service call applies the daily
+	// allowance (Balance, Redeem), so Run does not Touch first.
+	touches bool
 
 	parse func(c *Command) error // checks Args and fills in the Command's fields
 	run   func(r *runner) Reply  // answers it
@@ -74,6 +88,7 @@ var (
 	jobArg    = Arg{Name: "job", Hint: "id", Help: "The job number"}
 	userArg   = Arg{Name: "user", Hint: "user", Help: "Who gets them", Kind: ArgUser}
 	amountArg = Arg{Name: "amount", Hint: "amount", Help: "Credits (negative to remove)", Kind: ArgInt}
+	codeArg   = Arg{Name: "code", Hint: "code", Help: "The promo code"}
 )
 
 // specs are every command, in the order menus and help list them. They are
@@ -86,7 +101,9 @@ func init() {
 			Args: []Arg{{Name: "prompt", Hint: "prompt", Help: "What the video shows"}}},
 		{Name: CmdStoryboard, Summary: "A storyboard, one shot per line: 5s A city at dusk", Request: true,
 			Args: []Arg{{Name: "shots", Hint: "shots", Help: "Shots like 5s A city at dusk | 5s A runner", Optional: true}}},
-		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "Your credits and last changes", run: (*runner).balance},
+		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "Your credits and last changes", touches: true, run: (*runner).balance},
+		{Name: CmdBuy, Summary: "Buy credits", run: (*runner).buy},
+		{Name: CmdRedeem, Summary: "Redeem a promo code", Args: []Arg{codeArg}, touches: true, run: (*runner).redeem},
 		{Name: CmdHistory, Summary: "Your last jobs", run: (*runner).history},
 		{Name: CmdJob, Summary: "A job's details (sends a finished video again)", Args: []Arg{jobArg},
 			parse: parseJobArg, run: (*runner).job},
@@ -94,10 +111,19 @@ func init() {
 			parse: parseJobArg, run: (*runner).cancel},
 		{Name: CmdModels, Summary: "The models and their prices", run: (*runner).models},
 		{Name: CmdHelp, Summary: "How it works", run: (*runner).help},
-		{Name: CmdStart, Summary: "Welcome", Hidden: true, run: (*runner).start},
+		{Name: CmdPaySupport, Summary: "Help with a payment", TypedOnly: true, run: (*runner).paySupport},
+		{Name: CmdTerms, Summary: "Terms of sale", TypedOnly: true, run: (*runner).terms},
+		{Name: CmdStart, Summary: "Welcome", Hidden: true, touches: true, run: (*runner).start},
 		{Name: CmdGrant, Summary: "Add credits to a user (negative to remove)", Admin: true, Args: []Arg{userArg, amountArg},
 			parse: parseGrantArgs, run: (*runner).grant},
 		{Name: CmdStats, Summary: "Users, jobs and credits", Admin: true, run: (*runner).stats},
+		{Name: CmdRefund, Summary: "Refund a Telegram Stars payment", Admin: true, TypedOnly: true,
+			Args: []Arg{{Name: "charge", Hint: "charge id", Help: "The payment's telegram_payment_charge_id"}}, run: (*runner).refund},
+		{Name: CmdPromo, Summary: "Make a promo code (alone: list them)", Admin: true, TypedOnly: true,
+			Args: []Arg{{Name: "code", Hint: "code", Help: "The code users type", Optional: true},
+				{Name: "credits", Hint: "credits", Help: "Credits it grants each user", Kind: ArgInt, Optional: true},
+				{Name: "uses", Hint: "uses", Help: "How many users may redeem it (none: any number)", Kind: ArgInt, Optional: true}},
+			run: (*runner).promo},
 	}
 }
 
