@@ -113,7 +113,9 @@ func (f *fakeService) Job(ctx context.Context, user, id string) (*core.Job, erro
 
 func (f *fakeService) IsAdmin(string) bool { return false }
 
-func (f *fakeService) Touch(context.Context, string) (core.Account, error) { return core.Account{}, nil }
+func (f *fakeService) Touch(context.Context, string) (core.Account, error) {
+	return core.Account{}, nil
+}
 
 // A failure on our side is returned (so that Telegram can take the update
 // again) and shown only as an apology, never its text.
