@@ -27,7 +27,7 @@ func TestTelegramMenu(t *testing.T) {
 			t.Errorf("menu entry %+v", c)
 		}
 	}
-	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "help"}
+	want := []string{"video", "storyboard", "balance", "buy", "redeem", "history", "job", "cancel", "models", "help", "paysupport", "terms"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("menu %v, want %v", names, want)
 	}
