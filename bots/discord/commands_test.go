@@ -30,7 +30,8 @@ func TestDiscordRegistersEveryCommand(t *testing.T) {
 		byName[c.Name] = c
 		names = append(names, c.Name)
 	}
-	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "help", "grant", "stats", "Animate"}
+	// /paysupport, /terms, /refund and /promo are Telegram's (and the console's).
+	want := []string{"video", "storyboard", "balance", "buy", "redeem", "history", "job", "cancel", "models", "help", "grant", "stats", "Animate"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("registered %v, want %v", names, want)
 	}
@@ -50,7 +51,10 @@ func TestDiscordRegistersEveryCommand(t *testing.T) {
 			t.Errorf("/%s is not for administrators only", name)
 		}
 	}
-	for _, name := range []string{"balance", "job", "help"} {
+	if r := byName["redeem"].Options; len(r) != 1 || r[0].Name != "code" || !r[0].Required || r[0].Type != discordgo.ApplicationCommandOptionString {
+		t.Errorf("/redeem options %+v", r)
+	}
+	for _, name := range []string{"balance", "job", "help", "buy"} {
 		if byName[name].DefaultMemberPermissions != nil || byName[name].Description != chat.Lookup(name).Summary {
 			t.Errorf("/%s: %+v", name, byName[name])
 		}
