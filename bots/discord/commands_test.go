@@ -1,6 +1,7 @@
 package discord_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -71,6 +72,15 @@ func TestDiscordJobSendsTheVideoAgain(t *testing.T) {
 
 	d.Send(t, 2, chat.CmdVideo, "a cat surfing")
 	d.WaitStatus(t, 2, "1", "✅ Job #1 done")
+	// The response says done once Discord has the video; the job is
+	// recorded as delivered right after.
+	deadline := time.Now().Add(chattest.Deadline)
+	for j, _ := d.svc.Job(context.Background(), dcUser(2), "1"); j == nil || j.State != core.Delivered; j, _ = d.svc.Job(context.Background(), dcUser(2), "1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("job 1 not delivered: %+v", j)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	i := d.fake.SlashCommand(guild, channel, dcTestUser(2), "job", options("job", []string{"1"}), nil)
 	r, ok := d.fake.WaitOriginal(chattest.Deadline, i.ID, func(r discordtest.Response) bool { return r.Content != "" })
