@@ -194,6 +194,9 @@ func (b *Bot) healEntitlements(ctx context.Context) {
 		b.log.Error("listing entitlements left unconsumed failed; tried again at the next start", "err", err)
 	}
 	for _, p := range ps {
+		if ctx.Err() != nil {
+			return // stopping: the next start goes on
+		}
 		log := b.log.With("entitlement_id", p.Key.ID, "user", p.UserID, "source", "start")
 		b.consume(ctx, strings.TrimPrefix(p.UserID, Platform+":"), p.Key.ID, false, log)
 	}
@@ -209,6 +212,9 @@ func (b *Bot) healEntitlements(ctx context.Context) {
 		b.log.Error("listing entitlements failed; purchases made while the bot was away are granted at the next start", "err", redact(err, b.opt.Token))
 	}
 	for _, e := range ents {
+		if ctx.Err() != nil {
+			return
+		}
 		if e.Consumed == nil || !*e.Consumed {
 			b.entitled(ctx, e, "start", i18n.Default)
 		}

@@ -203,6 +203,9 @@ func (b *Bot) recoverPayments(ctx context.Context) {
 	}
 	recovered := 0
 	for _, tx := range txs {
+		if ctx.Err() != nil {
+			return // stopping: the next start goes on
+		}
 		src := tx.Source
 		if src == nil || src.User == nil || src.User.TransactionType != "invoice_payment" {
 			continue
