@@ -66,6 +66,9 @@ type Config struct {
 	// offered; SKUs the Discord consumable SKUs (see credits.go).
 	Packs []Pack
 	SKUs  []SKU
+	// PaySupport and Terms are the operator's texts of /paysupport and
+	// /terms; empty for the built-in ones.
+	PaySupport, Terms string
 
 	Logger *slog.Logger
 	// Metrics observes the service; nil for none.

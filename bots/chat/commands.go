@@ -19,6 +19,14 @@ const (
 	CmdStart      = "start"
 	CmdGrant      = "grant"
 	CmdStats      = "stats"
+
+	// Buying and earning credits (pay.go).
+	CmdBuy        = "buy"
+	CmdRedeem     = "redeem"
+	CmdPaySupport = "paysupport"
+	CmdTerms      = "terms"
+	CmdRefund     = "refund"
+	CmdPromo      = "promo"
 )
 
 // How much /balance and /history show.
@@ -47,6 +55,12 @@ type Spec struct {
 	// Request marks /video and /storyboard: each frontend gathers the
 	// platform's pictures and calls Commands.Submit itself.
 	Request bool
+	// TypedOnly commands exist only in the typed syntax (Telegram and the
+	// console): Discord does not register them.
+	TypedOnly bool
+	// touches: the command's own service call applies the daily
+	// allowance (Balance, Redeem), so Run does not Touch first.
+	touches bool
 
 	parse func(c *Command) error // checks Args and fills in the Command's fields
 	run   func(r *runner) Reply  // answers it
@@ -78,6 +92,7 @@ var (
 	jobArg    = Arg{Name: "job", Hint: "id", Help: "arg.job"}
 	userArg   = Arg{Name: "user", Hint: "user", Help: "arg.user", Kind: ArgUser}
 	amountArg = Arg{Name: "amount", Hint: "amount", Help: "arg.amount", Kind: ArgInt}
+	codeArg   = Arg{Name: "code", Hint: "code", Help: "arg.code"}
 )
 
 // specs are every command, in the order menus and help list them. They are
@@ -90,7 +105,9 @@ func init() {
 			Args: []Arg{{Name: "prompt", Hint: "prompt", Help: "arg.prompt"}}},
 		{Name: CmdStoryboard, Summary: "cmd.storyboard", Request: true,
 			Args: []Arg{{Name: "shots", Hint: "shots", Help: "arg.shots", Optional: true}}},
-		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "cmd.balance", run: (*runner).balance},
+		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "cmd.balance", touches: true, run: (*runner).balance},
+		{Name: CmdBuy, Summary: "cmd.buy", run: (*runner).buy},
+		{Name: CmdRedeem, Summary: "cmd.redeem", Args: []Arg{codeArg}, touches: true, run: (*runner).redeem},
 		{Name: CmdHistory, Summary: "cmd.history", run: (*runner).history},
 		{Name: CmdJob, Summary: "cmd.job", Args: []Arg{jobArg},
 			parse: parseJobArg, run: (*runner).job},
@@ -98,10 +115,19 @@ func init() {
 			parse: parseJobArg, run: (*runner).cancel},
 		{Name: CmdModels, Summary: "cmd.models", run: (*runner).models},
 		{Name: CmdHelp, Summary: "cmd.help", run: (*runner).help},
-		{Name: CmdStart, Summary: "cmd.start", Hidden: true, run: (*runner).start},
+		{Name: CmdPaySupport, Summary: "cmd.paysupport", TypedOnly: true, run: (*runner).paySupport},
+		{Name: CmdTerms, Summary: "cmd.terms", TypedOnly: true, run: (*runner).terms},
+		{Name: CmdStart, Summary: "cmd.start", Hidden: true, touches: true, run: (*runner).start},
 		{Name: CmdGrant, Summary: "cmd.grant", Admin: true, Args: []Arg{userArg, amountArg},
 			parse: parseGrantArgs, run: (*runner).grant},
 		{Name: CmdStats, Summary: "cmd.stats", Admin: true, run: (*runner).stats},
+		{Name: CmdRefund, Summary: "cmd.refund", Admin: true, TypedOnly: true,
+			Args: []Arg{{Name: "charge", Hint: "charge id", Help: "arg.charge"}}, run: (*runner).refund},
+		{Name: CmdPromo, Summary: "cmd.promo", Admin: true, TypedOnly: true,
+			Args: []Arg{{Name: "code", Hint: "code", Help: "arg.promo_code", Optional: true},
+				{Name: "credits", Hint: "credits", Help: "arg.promo_credits", Kind: ArgInt, Optional: true},
+				{Name: "uses", Hint: "uses", Help: "arg.promo_uses", Kind: ArgInt, Optional: true}},
+			run: (*runner).promo},
 	}
 }
 

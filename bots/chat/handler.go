@@ -23,6 +23,18 @@ type Service interface {
 	IsAdmin(userID string) bool
 	Grant(ctx context.Context, actor, target string, amount int, set bool) (core.Account, error)
 	Stats(ctx context.Context, actor string) (core.Stats, error)
+
+	// Touch applies the daily allowance at the user's first command of a
+	// day (Balance, Accept and Redeem do so in their own transactions).
+	Touch(ctx context.Context, userID string) (core.Account, error)
+	Packs() []core.Pack
+	SKUs() []core.SKU
+	PaySupport() string
+	Terms() string
+	Redeem(ctx context.Context, userID, code string) (core.Account, core.Promo, error)
+	CreatePromo(ctx context.Context, actor, code string, credits, uses int) (core.Promo, error)
+	Promos(ctx context.Context, actor string) ([]core.Promo, error)
+	RefundPurchase(ctx context.Context, actor, chargeID string, refund core.RefundFunc) (core.Payment, error)
 }
 
 var _ Service = (*core.Service)(nil)
@@ -47,6 +59,11 @@ type Call struct {
 	// author of the message it replies to); /grant takes it when
 	// Command.Target is empty.
 	Target string
+	// Lang is the language of the answer (i18n.Default when empty).
+	Lang string
+	// Refund asks the platform to refund a payment (/refund; Telegram's
+	// refundStarPayment); nil where payments are not refunded from the chat.
+	Refund core.RefundFunc
 }
 
 // Reply is the answer to a command, for the frontend to render.
@@ -58,6 +75,11 @@ type Reply struct {
 	Err error
 	// Resend is a delivered job whose video the frontend sends again (/job).
 	Resend *core.Job
+	// Packs are offered as buttons that send their invoices (Telegram:
+	// /buy, and a refusal for lack of credits); SKUs as premium buttons
+	// (Discord).
+	Packs []core.Pack
+	SKUs  []core.SKU
 }
 
 func failed(err error) Reply { return Reply{Text: ErrorText(err), Err: err} }
@@ -68,6 +90,12 @@ func (c *Commands) Run(ctx context.Context, call Call) Reply {
 	sp := Lookup(call.Command.Name)
 	if sp == nil || sp.run == nil {
 		return Reply{Text: UnknownCommand("/" + call.Command.Name)}
+	}
+	if !sp.touches {
+		// The daily allowance comes with the user's first command of the day.
+		if _, err := c.svc.Touch(ctx, call.User); err != nil {
+			return failed(err)
+		}
 	}
 	if sp.Admin && !c.svc.IsAdmin(call.User) {
 		return Reply{Text: NotAdmin()}
@@ -81,7 +109,11 @@ func (c *Commands) Run(ctx context.Context, call Call) Reply {
 func (c *Commands) Submit(ctx context.Context, sub core.Submission) (core.Accepted, Reply) {
 	acc, err := c.svc.Accept(ctx, sub)
 	if err != nil {
-		return acc, failed(err)
+		r := failed(err)
+		if core.ErrorCode(err) == core.ENOCREDITS {
+			r.Packs, r.SKUs = offer(c.svc, sub.Origin.Platform)
+		}
+		return acc, r
 	}
 	return acc, Reply{Text: Accepted(acc)}
 }

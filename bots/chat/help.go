@@ -24,7 +24,7 @@ func Help(cat *core.Catalog, protocol string, s Syntax) string {
 	b.WriteString("Commands:\n")
 	for _, sp := range specs {
 		switch {
-		case sp.Hidden, sp.Admin, sp.Name == CmdHelp:
+		case sp.Hidden, sp.Admin, sp.Name == CmdHelp, sp.TypedOnly && s == Slash:
 		case sp.Name == CmdVideo:
 			b.WriteString(videoHelp(sp, models, s))
 		case sp.Name == CmdStoryboard:

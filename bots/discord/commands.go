@@ -52,7 +52,7 @@ func commands(cat *core.Catalog, protocol string) []*discordgo.ApplicationComman
 	admin := int64(discordgo.PermissionAdministrator)
 	for _, sp := range chat.Specs() {
 		switch {
-		case sp.Hidden:
+		case sp.Hidden, sp.TypedOnly:
 		case sp.Name == chat.CmdVideo:
 			cmds = append(cmds, videoCommand(cat, protocol))
 		case sp.Name == chat.CmdStoryboard:

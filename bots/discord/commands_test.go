@@ -1,6 +1,7 @@
 package discord_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +32,8 @@ func TestDiscordRegistersEveryCommand(t *testing.T) {
 		byName[c.Name] = c
 		names = append(names, c.Name)
 	}
-	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "help", "grant", "stats", "Animate"}
+	// /paysupport, /terms, /refund and /promo are Telegram's (and the console's).
+	want := []string{"video", "storyboard", "balance", "buy", "redeem", "history", "job", "cancel", "models", "help", "grant", "stats", "Animate"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("registered %v, want %v", names, want)
 	}
@@ -51,7 +53,10 @@ func TestDiscordRegistersEveryCommand(t *testing.T) {
 			t.Errorf("/%s is not for administrators only", name)
 		}
 	}
-	for _, name := range []string{"balance", "job", "help"} {
+	if r := byName["redeem"].Options; len(r) != 1 || r[0].Name != "code" || !r[0].Required || r[0].Type != discordgo.ApplicationCommandOptionString {
+		t.Errorf("/redeem options %+v", r)
+	}
+	for _, name := range []string{"balance", "job", "help", "buy"} {
 		if byName[name].DefaultMemberPermissions != nil || byName[name].Description != chat.Lookup(name).SummaryIn(i18n.Default) {
 			t.Errorf("/%s: %+v", name, byName[name])
 		}
@@ -141,6 +146,15 @@ func TestDiscordJobSendsTheVideoAgain(t *testing.T) {
 
 	d.Send(t, 2, chat.CmdVideo, "a cat surfing")
 	d.WaitStatus(t, 2, "1", "✅ Job #1 done")
+	// The response says done once Discord has the video; the job is
+	// recorded as delivered right after.
+	deadline := time.Now().Add(chattest.Deadline)
+	for j, _ := d.svc.Job(context.Background(), dcUser(2), "1"); j == nil || j.State != core.Delivered; j, _ = d.svc.Job(context.Background(), dcUser(2), "1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("job 1 not delivered: %+v", j)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	i := d.fake.SlashCommand(guild, channel, dcTestUser(2), "job", options("job", []string{"1"}), nil)
 	r, ok := d.fake.WaitOriginal(chattest.Deadline, i.ID, func(r discordtest.Response) bool { return r.Content != "" })

@@ -199,11 +199,13 @@ func (b *Bot) Username() string { return b.username }
 func (b *Bot) Run(ctx context.Context) error {
 	b.register(ctx)
 	defer b.tasks.wait()
+	// Payments whose update was lost, and refunds a restart interrupted.
+	b.tasks.run(func() { b.recoverPayments(ctx) })
 	if b.opt.PublicURL != "" {
 		_, err := b.api.SetWebhook(ctx, &tg.SetWebhookParams{
 			URL:            strings.TrimRight(b.opt.PublicURL, "/") + WebhookPath,
 			SecretToken:    b.secret,
-			AllowedUpdates: []string{"message", "callback_query"},
+			AllowedUpdates: allowedUpdates,
 		})
 		if err != nil {
 			return fmt.Errorf("telegram setWebhook: %v", redact(err, b.opt.Token))

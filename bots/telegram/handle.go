@@ -24,6 +24,8 @@ func (b *Bot) handleUpdate(ctx context.Context, u *models.Update) error {
 		return b.handleMessage(ctx, u.ID, u.Message)
 	case u.CallbackQuery != nil:
 		return b.handleCallback(ctx, u.CallbackQuery)
+	case u.PreCheckoutQuery != nil:
+		b.preCheckout(ctx, u.PreCheckoutQuery)
 	}
 	return nil
 }
@@ -35,6 +37,12 @@ func private(m *models.Message) bool { return m.Chat.Type == models.ChatTypePriv
 func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Message) error {
 	if m.From == nil || m.From.IsBot {
 		return nil
+	}
+	switch {
+	case m.SuccessfulPayment != nil:
+		return b.paid(ctx, m)
+	case m.RefundedPayment != nil:
+		return b.refunded(ctx, m)
 	}
 	if m.MediaGroupID != "" {
 		done := b.albums.add(b, updateID, m)
@@ -108,12 +116,12 @@ func largest(p []models.PhotoSize) models.PhotoSize {
 // Only the platform's part is here: what a command does and answers is
 // chat.Commands'.
 func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cmd chat.Command, fileIDs []string) error {
-	user := userID(m.From.ID)
+	user, lang := userID(m.From.ID), langOf(m.From)
 	if sp := chat.Lookup(cmd.Name); sp != nil && sp.Request {
 		key := fmt.Sprintf("%s:update:%d", Platform, updateID)
-		return b.submit(ctx, key, m.Chat.ID, m.ID, user, cmd.Request, fileIDs)
+		return b.submit(ctx, key, m.Chat.ID, m.ID, user, lang, cmd.Request, fileIDs)
 	}
-	call := chat.Call{User: user, Syntax: chat.Typed, Command: cmd}
+	call := chat.Call{User: user, Syntax: chat.Typed, Command: cmd, Lang: lang, Refund: b.refundStar}
 	if m.ReplyToMessage != nil && m.ReplyToMessage.From != nil {
 		call.Target = userID(m.ReplyToMessage.From.ID)
 	}
@@ -121,15 +129,16 @@ func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cm
 	if core.ErrorCode(r.Err) == core.EINTERNAL {
 		return r.Err // not confirmed: Telegram delivers the update again
 	}
-	b.reply(ctx, m, r.Text)
+	b.send(ctx, m.Chat.ID, m.ID, r.Text, buyMarkup(lang, r.Packs))
 	if r.Resend != nil {
 		b.resend(ctx, m, r.Resend)
 	}
 	return nil
 }
 
-// submit fetches the images and accepts the job.
-func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int, user string, req core.Request, fileIDs []string) error {
+// submit fetches the images and accepts the job; a refusal for lack of
+// credits comes with buy buttons (in lang).
+func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int, user, lang string, req core.Request, fileIDs []string) error {
 	for _, id := range fileIDs {
 		data, err := b.download(ctx, id)
 		if err != nil {
@@ -150,7 +159,7 @@ func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int,
 		if core.ErrorCode(r.Err) == core.EINTERNAL {
 			return r.Err
 		}
-		b.send(ctx, chatID, replyTo, r.Text, nil)
+		b.send(ctx, chatID, replyTo, r.Text, buyMarkup(lang, r.Packs))
 		return nil
 	}
 	// A new job's status message was posted from its EventQueued. A
@@ -221,9 +230,13 @@ func (b *Bot) send(ctx context.Context, chatID int64, replyTo int, text string, 
 	return msg.ID
 }
 
-// handleCallback serves the 🔁 button: the same request again, for the
-// user who made it, charged again.
+// handleCallback serves the 🔁 button (the same request again, for the
+// user who made it, charged again) and the buy buttons.
 func (b *Bot) handleCallback(ctx context.Context, q *models.CallbackQuery) error {
+	if payload, ok := strings.CutPrefix(q.Data, buyPrefix); ok {
+		b.buyButton(ctx, q, payload)
+		return nil
+	}
 	j, r := chat.NewCommands(b.svc).Repeat(ctx, userID(q.From.ID), q.Data)
 	if core.ErrorCode(r.Err) == core.EINTERNAL {
 		return r.Err
@@ -241,7 +254,7 @@ func (b *Bot) handleCallback(ctx context.Context, q *models.CallbackQuery) error
 	if p := j.Origin.Extra["photos"]; p != "" {
 		fileIDs = strings.Split(p, ",")
 	}
-	return b.submit(ctx, Platform+":callback:"+q.ID, chatID, replyTo, j.UserID, j.Req, fileIDs)
+	return b.submit(ctx, Platform+":callback:"+q.ID, chatID, replyTo, j.UserID, langOf(&q.From), j.Req, fileIDs)
 }
 
 // redact removes the token from an error's text (URLs carry it).

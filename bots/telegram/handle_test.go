@@ -24,7 +24,7 @@ func TestTelegramMenu(t *testing.T) {
 	env := chattest.NewEnv(t, tgFrontend)
 	d := startTelegram(t, env, env.Provider)
 	d.Send(t, 1, chat.CmdHelp) // Run has registered the menu by the time it answers
-	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "help"}
+	want := []string{"video", "storyboard", "balance", "buy", "redeem", "history", "job", "cancel", "models", "help", "paysupport", "terms"}
 	for _, lang := range i18n.Languages {
 		code := lang
 		if lang == i18n.Default {

@@ -98,6 +98,8 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		Admins:         cfg.Admins,
 		Packs:          cfg.Packs,
 		SKUs:           cfg.SKUs,
+		PaySupport:     cfg.PaySupport,
+		Terms:          cfg.Terms,
 		Logger:         log,
 		Metrics:        a.metrics,
 	}

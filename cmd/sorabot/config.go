@@ -28,8 +28,8 @@ type Config struct {
 	Packs        []core.Pack // SORABOT_PACKS
 	SKUs         []core.SKU  // DISCORD_SKUS
 	DailyCredits int
-	PaySupport   string // the /paysupport text
-	Terms        string // the /terms text
+	PaySupport   string // the /paysupport text; "" for the built-in one, in the user's language
+	Terms        string // the /terms text; "" for the built-in one
 
 	Provider    string // sorapro | videocreate | demo; "" with SORABOT_PROVIDERS
 	ProviderURL string
@@ -68,16 +68,6 @@ type Config struct {
 	DemoProtocol string
 	LogLevel     string
 }
-
-// Default texts of /paysupport and /terms (Telegram requires both of a
-// bot that sells).
-const (
-	DefaultPaySupport = "Questions about a payment? Contact the operator of this bot and give the date of the payment. " +
-		"Credits you buy are added at once; /balance lists them. The operator can refund a purchase while its credits are unspent."
-	DefaultTerms = "Credits are bought with Telegram Stars or on Discord and are spent on generated videos. " +
-		"A video that fails is refunded in credits. Credits have no cash value and cannot be transferred. " +
-		"Your prompts and images are sent to a video provider to make your videos."
-)
 
 // maxText is the longest /paysupport or /terms text (a Telegram message
 // holds 4096 characters).
@@ -254,8 +244,8 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		DemoProtocol:   strings.ToLower(e.str("SORABOT_DEMO_PROTOCOL", core.ProtocolSoraPro)),
 		LogLevel:       strings.ToLower(e.str("SORABOT_LOG_LEVEL", "")),
 		DailyCredits:   e.int("SORABOT_DAILY_CREDITS", 0, 0),
-		PaySupport:     e.text("SORABOT_PAYSUPPORT", DefaultPaySupport),
-		Terms:          e.text("SORABOT_TERMS", DefaultTerms),
+		PaySupport:     e.text("SORABOT_PAYSUPPORT", ""),
+		Terms:          e.text("SORABOT_TERMS", ""),
 	}
 	var err error
 	if c.Packs, err = core.ParsePacks(e.str("SORABOT_PACKS", "")); err != nil {
