@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Protocols a model can be served on (PROTOCOLS.md A and B).
+// Protocols a model can be served on (docs/PROTOCOLS.md).
 const (
 	ProtocolSoraPro     = "sorapro"
 	ProtocolVideoCreate = "videocreate"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// recover resumes every unfinished job after a start (PRODUCT.md §4):
+// recover resumes every unfinished job after a start (docs/ARCHITECTURE.md):
 // queued jobs are queued again in order, submitted jobs are polled,
 // succeeded jobs are delivered, and a job caught while being submitted is
 // failed and refunded, never submitted twice. It reads the active index

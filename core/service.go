@@ -253,7 +253,7 @@ func (s *Service) frontend(platform string) Frontend {
 	return s.frontends[platform]
 }
 
-// Start recovers every unfinished job (PRODUCT.md §4) and starts the
+// Start recovers every unfinished job (docs/ARCHITECTURE.md) and starts the
 // dispatcher and the poll scheduler. Register frontends before.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()

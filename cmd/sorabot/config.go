@@ -14,7 +14,7 @@ import (
 	"sorabot/core"
 )
 
-// Config is the whole configuration, read from the environment (PRODUCT.md §1).
+// Config is the whole configuration, read from the environment (README, Configuration).
 type Config struct {
 	DB           string
 	HTTPAddr     string

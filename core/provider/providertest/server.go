@@ -1,5 +1,5 @@
-// Package providertest emulates both provider protocols (PROTOCOLS.md A and
-// B) on a real loopback listener: it validates requests the way the real
+// Package providertest emulates both provider protocols (docs/PROTOCOLS.md)
+// on a real loopback listener: it validates requests the way the real
 // services do, runs tasks through pending → running → done on a clock, serves
 // a real MP4 as the result, records what it received and can be scripted to
 // fail. Tests, benchmarks and the binary's demo mode use it.

@@ -1,5 +1,5 @@
 // Package sorapro is a client for the "sora-pro" create-task protocol of
-// seed 000 (PROTOCOLS.md A): JSON over POST, errors mostly as HTTP 200 with
+// freesoragenerator.com and its sister sites (docs/PROTOCOLS.md): JSON over POST, errors mostly as HTTP 200 with
 // a non-zero code, tasks polled through check-result.
 package sorapro
 
