@@ -1,6 +1,7 @@
 // Package sorapro is a client for the "sora-pro" create-task protocol of
-// freesoragenerator.com and its sister sites (docs/PROTOCOLS.md): JSON over POST, errors mostly as HTTP 200 with
-// a non-zero code, tasks polled through check-result.
+// freesoragenerator.com and its sister sites (docs/PROTOCOLS.md): JSON over
+// POST, errors mostly as HTTP 200 with a non-zero code, tasks polled through
+// check-result.
 package sorapro
 
 import (
