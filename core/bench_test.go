@@ -184,3 +184,114 @@ func BenchmarkScheduler10k(b *testing.B) {
 		db.Close()
 	}
 }
+
+// timedProvider is a slowProvider that records when each status call came.
+type timedProvider struct {
+	slowProvider
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (p *timedProvider) Status(ctx context.Context, m *core.Model, id string) (core.TaskStatus, error) {
+	p.mu.Lock()
+	p.times = append(p.times, time.Now())
+	p.mu.Unlock()
+	return p.slowProvider.Status(ctx, m, id)
+}
+
+// busiestSecond is the most calls in any one-second window.
+func (p *timedProvider) busiestSecond() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best, lo := 0, 0
+	for hi, t := range p.times {
+		for t.Sub(p.times[lo]) >= time.Second {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
+// poolFigures runs a service whose providers hold 3,000 submitted jobs
+// (each provider as many as its slots) and returns heap in use, CPU while
+// polling, and each provider's busiest second.
+func poolFigures(b *testing.B, provs []core.ProviderConfig) (heapMB, cpuPct float64, busiest []int) {
+	dir := b.TempDir()
+	db, err := storage.Open(filepath.Join(dir, "s.db"), storage.Options{StartCredits: 1 << 30, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	var owner []string
+	for i := range provs {
+		p := &timedProvider{slowProvider: slowProvider{start: time.Now()}}
+		provs[i].Client = p
+		for range provs[i].MaxInflight {
+			owner = append(owner, provs[i].Name)
+		}
+	}
+	submitted := time.Now().UTC().Add(-time.Minute)
+	_, err = runParallel(len(owner), func(i int) error {
+		j := &core.Job{UserID: fmt.Sprintf("bench:%d", i%500), Origin: core.Origin{Platform: "bench"},
+			Req: core.Request{Model: "sora-2-text-to-video", Prompt: "a slow job", Orientation: "landscape", Duration: 10}, Price: 100}
+		if _, err := db.Accept(ctx, j, 0); err != nil {
+			return err
+		}
+		_, _, err := db.Transition(ctx, j.ID, []core.State{core.Queued}, func(j *core.Job) {
+			j.State, j.TaskID, j.SubmittedAt = core.Submitted, "task-"+j.ID, submitted
+			j.Provider, j.WireModel = owner[i], "sora-2-text-to-video"
+		})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := fastConfig(dir)
+	cfg.Poll = core.PollConfig{}
+	cfg.Providers = provs
+	svc := core.NewService(cfg, db, nil, core.DefaultCatalog())
+	if err := svc.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Stop()
+	if svc.Polling() != len(owner) {
+		b.Fatalf("scheduler holds %d jobs", svc.Polling())
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	cpu0, wall0 := cpuTime(), time.Now()
+	time.Sleep(20 * time.Second)
+	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	for _, p := range provs {
+		busiest = append(busiest, p.Client.(*timedProvider).busiestSecond())
+	}
+	return float64(ms.HeapInuse) / (1 << 20), 100 * cpu.Seconds() / wall.Seconds(), busiest
+}
+
+// BenchmarkPool3k holds 3,000 submitted jobs at three providers with
+// different rates and slots (20/s × 1,500, 10/s × 1,000, 5/s × 500) and
+// reports heap in use, CPU while polling and each provider's busiest
+// second of real status calls, next to one provider with the same total
+// (35/s × 3,000).
+func BenchmarkPool3k(b *testing.B) {
+	for b.Loop() {
+		three := []core.ProviderConfig{{Name: "fast", Rate: 20, MaxInflight: 1500}, {Name: "mid", Rate: 10, MaxInflight: 1000},
+			{Name: "slow", Rate: 5, MaxInflight: 500}}
+		for i := range three {
+			three[i].Protocol = core.ProtocolSoraPro
+		}
+		heap3, cpu3, busiest := poolFigures(b, three)
+		heap1, cpu1, busiest1 := poolFigures(b, []core.ProviderConfig{{Name: "one", Protocol: core.ProtocolSoraPro, Rate: 35, MaxInflight: 3000}})
+		b.ReportMetric(heap3, "heap-MB")
+		b.ReportMetric(cpu3, "cpu-%")
+		b.ReportMetric(heap1, "one-provider-heap-MB")
+		b.ReportMetric(cpu1, "one-provider-cpu-%")
+		for i, p := range three {
+			b.ReportMetric(float64(busiest[i]), fmt.Sprintf("%s-busiest-s(rate-%v)", p.Name, p.Rate))
+		}
+		b.ReportMetric(float64(busiest1[0]), "one-provider-busiest-s(rate-35)")
+	}
+}

@@ -11,10 +11,12 @@ import (
 	"time"
 )
 
-// Protocols a model can be served on (PROTOCOLS.md A and B).
+// Protocols a model can be served on (docs/PROTOCOLS.md).
 const (
 	ProtocolSoraPro     = "sorapro"
 	ProtocolVideoCreate = "videocreate"
+	// ProtocolDemo is the built-in emulator, which speaks both protocols.
+	ProtocolDemo = "demo"
 )
 
 // DefaultMaxPrompt is the prompt length limit of a model that sets none.
@@ -54,6 +56,10 @@ type Model struct {
 	// submission the job is failed and refunded.
 	TypicalSeconds  int `json:"typical_seconds"`
 	DeadlineSeconds int `json:"deadline_seconds"`
+	// Routes lists the providers that make this model, most preferred
+	// first; empty means every provider of the model's protocol, in the
+	// order they are configured.
+	Routes []Route `json:"routes,omitempty"`
 }
 
 // TitleIn is the model's title in lang, else its Title.
@@ -136,11 +142,12 @@ func (c *Catalog) Model(id string) (*Model, bool) {
 	return nil, false
 }
 
-// Enabled returns the enabled models of a protocol, in catalog order.
+// Enabled returns the enabled models of a protocol ("" for every
+// protocol), in catalog order.
 func (c *Catalog) Enabled(protocol string) []*Model {
 	var out []*Model
 	for _, m := range c.Models {
-		if !m.Disabled && m.Protocol == protocol {
+		if !m.Disabled && (protocol == "" || m.Protocol == protocol) {
 			out = append(out, m)
 		}
 	}
@@ -390,6 +397,16 @@ func (m *Model) validate() error {
 	}
 	if m.TypicalSeconds <= 0 || m.DeadlineSeconds <= m.TypicalSeconds {
 		return fmt.Errorf("need 0 < typical_seconds (%d) < deadline_seconds (%d)", m.TypicalSeconds, m.DeadlineSeconds)
+	}
+	seen := map[string]bool{}
+	for i, r := range m.Routes {
+		if r.Provider == "" {
+			return fmt.Errorf("routes[%d] names no provider", i)
+		}
+		if seen[r.Provider] {
+			return fmt.Errorf("routes[%d]: provider %q is listed twice", i, r.Provider)
+		}
+		seen[r.Provider] = true
 	}
 	return nil
 }

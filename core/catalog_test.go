@@ -31,7 +31,7 @@ func TestDefaultCatalogValidates(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("DefaultCatalog().Validate() = %v", err)
 	}
-	// PRODUCT.md §2: the default models of each protocol, all enabled.
+	// The default models of each protocol, all enabled.
 	if got, want := catIDs(c.Enabled(ProtocolSoraPro)), []string{
 		"sora-2-text-to-video", "sora-2-image-to-video", "sora-2-pro-text-to-video",
 		"sora-2-pro-image-to-video", "sora-2-pro-storyboard",

@@ -64,14 +64,15 @@ func (s *Service) CheckPreCheckout(payload, currency string, amount int) (Pack, 
 // its telegram_payment_charge_id. The pack is the one the payload names,
 // on sale or not: the user paid for it. A payload that names no pack, or
 // an amount or currency that does not match it, grants nothing and is an
-// internal error for the log.
+// error matching ErrPaymentMismatch, for the log.
 func (s *Service) StarPayment(ctx context.Context, userID, chargeID, payload, currency string, amount int) (Account, bool, error) {
 	p, err := ParsePackPayload(payload)
 	if err != nil {
-		return Account{}, false, fmt.Errorf("star payment %s of %s: %w", chargeID, userID, err)
+		return Account{}, false, fmt.Errorf("star payment %s of %s: %w: %v", chargeID, userID, ErrPaymentMismatch, err)
 	}
 	if currency != CurrencyStars || amount != p.Stars {
-		return Account{}, false, fmt.Errorf("star payment %s of %s: %d %s paid for pack %s; not granted", chargeID, userID, amount, currency, payload)
+		return Account{}, false, fmt.Errorf("star payment %s of %s: %w: %d %s paid for pack %s; not granted",
+			chargeID, userID, ErrPaymentMismatch, amount, currency, payload)
 	}
 	return s.purchase(ctx, Payment{Key: TelegramCharge(chargeID), UserID: userID, Credits: p.Credits, Stars: p.Stars, Note: p.Payload()})
 }
@@ -94,6 +95,17 @@ func (s *Service) purchase(ctx context.Context, p Payment) (Account, bool, error
 	}
 	return a, dup, nil
 }
+
+// PaySupport is the operator's /paysupport text, "" for the built-in one.
+func (s *Service) PaySupport() string { return s.cfg.PaySupport }
+
+// Terms is the operator's /terms text, "" for the built-in one.
+func (s *Service) Terms() string { return s.cfg.Terms }
+
+// ErrPaymentMismatch: a payment whose payload names no pack, or whose
+// amount or currency is not the pack's. Nothing is granted, and retrying
+// does not change that.
+var ErrPaymentMismatch = errors.New("sorabot: payment does not match a pack")
 
 // SKUs returns the Discord SKUs on sale.
 func (s *Service) SKUs() []SKU { return slices.Clone(s.cfg.SKUs) }

@@ -168,8 +168,8 @@ func TestStarPaymentGrantsOnce(t *testing.T) {
 		payload, currency string
 		amount            int
 	}{{"pack:500:50", "XTR", 5}, {"pack:500:50", "EUR", 50}, {"other:1", "XTR", 1}} {
-		if _, _, err := m.svc.StarPayment(ctx, u, "ch-bad", bad.payload, bad.currency, bad.amount); err == nil {
-			t.Errorf("%+v granted", bad)
+		if _, _, err := m.svc.StarPayment(ctx, u, "ch-bad", bad.payload, bad.currency, bad.amount); !errors.Is(err, core.ErrPaymentMismatch) {
+			t.Errorf("%+v: %v, want a mismatch", bad, err)
 		}
 	}
 	if got := m.balance(u); got != 1210 {

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -10,42 +11,151 @@ import (
 // survives another way (the job fails and is refunded instead).
 const storeAttempts = 5
 
-// dispatchLoop moves queued jobs to the provider in FIFO order, keeping at
-// most MaxInflight there.
+// dispatchLoop moves queued jobs to providers. The queue is FIFO; each job
+// goes to the first of its routes whose provider is up and has a free slot,
+// and a job that can only go to full providers waits without holding back
+// the jobs behind it that can go elsewhere.
 func (s *Service) dispatchLoop() {
 	defer s.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
-		s.mu.Lock()
-		var id string
-		if len(s.queue) > 0 && s.inflight < s.cfg.MaxInflight {
-			id = s.queue[0].ID
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
-			s.inflight++
+		picks, dead, wait := s.assign(time.Now())
+		for _, j := range dead {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.log.Warn("no configured provider can take the job; failing it", "job_id", j.ID, "model", j.Req.Model, "tried", j.Tried)
+				s.fail(context.WithoutCancel(s.ctx), j, []State{Queued}, msgModelGone.Err(EUNAVAILABLE, Args{"Model": j.Req.Model}))
+			}()
 		}
-		s.mu.Unlock()
-		if id == "" {
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-s.dispatch:
-			}
-			continue
+		if len(picks) > 0 || len(dead) > 0 {
+			s.notifyPositions()
 		}
-		s.notifyPositions()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if !s.submit(id) {
-				s.release()
-			}
-		}()
+		for _, p := range picks {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				if !s.submit(p.id, p.route) {
+					s.release(p.route.up)
+				}
+			}()
+		}
+		timer.Reset(wait)
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.dispatch:
+		case <-timer.C:
+		}
 	}
 }
 
-// release frees a provider slot.
-func (s *Service) release() {
+// pick is a queued job given a provider slot.
+type pick struct {
+	id    string
+	route *route
+}
+
+// assign takes from the queue every job that can go to a provider now and
+// the jobs no configured provider can take (dead), and says how long to
+// wait before looking again unasked (a cool-down ending).
+func (s *Service) assign(now time.Time) (picks []pick, dead []*Job, wait time.Duration) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	wait = time.Hour
+	for _, u := range s.ups {
+		if u.health.down(now) {
+			wait = min(wait, u.health.downUntil.Sub(now))
+		}
+	}
+	if len(s.queue) == 0 || !s.anyFree() {
+		return nil, nil, wait
+	}
+	n := 0
+	for i, j := range s.queue {
+		if !s.anyFree() {
+			n += copy(s.queue[n:], s.queue[i:])
+			break
+		}
+		r, usable := s.pickRoute(j, now)
+		switch {
+		case r != nil:
+			r.up.inflight++
+			s.inflight++
+			picks = append(picks, pick{id: j.ID, route: r})
+		case !usable:
+			dead = append(dead, j)
+		default:
+			s.queue[n] = j
+			n++
+		}
+	}
+	clear(s.queue[n:])
+	s.queue = s.queue[:n]
+	return picks, dead, wait
+}
+
+// anyFree reports whether some enabled provider has a free slot; s.mu held.
+func (s *Service) anyFree() bool {
+	for _, u := range s.ups {
+		if u.free() {
+			return true
+		}
+	}
+	return false
+}
+
+// pickRoute chooses where a queued job goes now: the first route it may
+// still take whose provider is up with a free slot. A provider that is down
+// is skipped while the job has a route to one that is not; when all are
+// down, the first with a free slot is tried. usable is false when the job
+// has no route left at all. s.mu held.
+func (s *Service) pickRoute(j *Job, now time.Time) (r *route, usable bool) {
+	var downFree *route
+	allDown := true
+	for _, c := range s.routes[j.Req.Model] {
+		if !s.usable(c, j) {
+			continue
+		}
+		usable = true
+		if c.up.health.down(now) {
+			if downFree == nil && c.up.free() {
+				downFree = c
+			}
+			continue
+		}
+		allDown = false
+		if c.up.free() {
+			return c, true
+		}
+	}
+	if allDown {
+		return downFree, usable
+	}
+	return nil, usable
+}
+
+// usable reports whether job j may still take route r: its provider is
+// enabled, was not tried, and takes the request.
+func (s *Service) usable(r *route, j *Job) bool {
+	return !r.up.Disabled && !slices.Contains(j.Tried, r.up.Name) && r.check(&j.Req) == nil
+}
+
+// hasOtherRoute reports whether j may go to a provider other than u.
+func (s *Service) hasOtherRoute(j *Job, u *upstream) bool {
+	for _, r := range s.routes[j.Req.Model] {
+		if r.up != u && s.usable(r, j) {
+			return true
+		}
+	}
+	return false
+}
+
+// release frees a slot at provider u.
+func (s *Service) release(u *upstream) {
+	s.mu.Lock()
+	u.inflight--
 	s.inflight--
 	s.mu.Unlock()
 	s.kick(s.dispatch)
@@ -67,15 +177,18 @@ func (s *Service) notifyPositions() {
 	}
 }
 
-// submit sends one queued job to the provider. It reports whether the job
-// now holds a provider slot (it is being polled).
-func (s *Service) submit(id string) bool {
+// submit sends one queued job to the provider of route r. It reports
+// whether the job now holds the slot there (it is being polled).
+func (s *Service) submit(id string, r *route) bool {
 	// The create call must not be cut short by shutdown: a half-sent create
 	// would leave a task we cannot account for. It has its own timeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 2*time.Minute)
 	defer cancel()
+	u := r.up
 	j, ok, err := s.writeJob(ctx, "mark submitting", id, Submitting, 0, func(ctx context.Context) (*Job, bool, error) {
-		return s.store.Transition(ctx, id, []State{Queued}, func(j *Job) { j.State = Submitting })
+		return s.store.Transition(ctx, id, []State{Queued}, func(j *Job) {
+			j.State, j.Provider, j.WireModel = Submitting, u.Name, r.wire.ID
+		})
 	})
 	if err != nil {
 		// Stopping (or the job is gone): a job still queued is queued
@@ -109,34 +222,22 @@ func (s *Service) submit(id string) bool {
 			req.Images[i].Data = imgs[i]
 		}
 	}
-	var taskID string
-	for attempt := 0; ; attempt++ {
-		if err = s.limiter.Wait(ctx); err != nil {
-			break
-		}
-		start := time.Now()
-		taskID, err = s.provider.Submit(ctx, m, &req)
-		s.cfg.Metrics.ProviderCall("submit", time.Since(start), err)
-		if err == nil || !IsTemporary(err) || attempt >= s.cfg.SubmitRetries {
-			break
-		}
-		s.log.Warn("provider create failed before acceptance; retrying", "job_id", id, "attempt", attempt+1, "err", err)
-		if !Sleep(ctx, retryWait(err, 0, s.cfg.RetryBase<<attempt)) {
-			err = ctx.Err()
-			break
-		}
+	taskID, moved, err := s.create(ctx, j, r, r.request(&req))
+	if moved {
+		return false
 	}
 	if err == nil && taskID == "" {
 		err = msgNotTaken.Err(EUNAVAILABLE, nil)
 	}
 	if err != nil {
-		s.log.Warn("provider create failed", "job_id", id, "model", m.ID, "err", err)
+		s.log.Warn("provider create failed", "job_id", id, "provider", u.Name, "model", m.ID, "err", err)
 		if IsTemporary(err) {
 			err = MsgProviderBusy.Err(EUNAVAILABLE, nil)
 		}
 		s.fail(ctx, j, []State{Submitting}, err)
 		return false
 	}
+	s.callSucceeded(u)
 	now := time.Now().UTC()
 	sj, ok, err := s.writeJob(ctx, "store task id", id, Submitted, storeAttempts, func(ctx context.Context) (*Job, bool, error) {
 		return s.store.Transition(ctx, id, []State{Submitting}, func(j *Job) {
@@ -146,7 +247,7 @@ func (s *Service) submit(id string) bool {
 	if err != nil || !ok {
 		// The task exists at the provider but we could not record it: treat
 		// it like a crash in between (fail and refund, never resubmit).
-		s.log.Error("store task id", "job_id", id, "task_id", taskID, "err", err)
+		s.log.Error("store task id", "job_id", id, "provider", u.Name, "task_id", taskID, "err", err)
 		if err == nil {
 			err = fmt.Errorf("store task id: job %s is %s, not submitting", id, sj.State)
 		}
@@ -155,9 +256,79 @@ func (s *Service) submit(id string) bool {
 	}
 	j = sj
 	s.cfg.Metrics.JobState(Submitting, Submitted)
-	s.log.Info("job submitted", "job_id", id, "model", m.ID, "task_id", taskID)
+	s.log.Info("job submitted", "job_id", id, "model", m.ID, "provider", u.Name, "wire_model", r.wire.ID, "task_id", taskID)
 	s.notify(Event{Type: EventSubmitted, Job: j, Progress: -1})
-	s.startPolling(j, m)
+	s.startPolling(j, m, u, r.wire)
+	return true
+}
+
+// create calls the provider of route r for job j: a create that certainly
+// made no task goes to the next route at once (moved: the job is queued
+// again) or, when there is none, is retried with back-off.
+func (s *Service) create(ctx context.Context, j *Job, r *route, req *Request) (taskID string, moved bool, err error) {
+	u := r.up
+	for attempt := 0; ; attempt++ {
+		if err = u.lim.Wait(ctx); err != nil {
+			return "", false, err
+		}
+		start := time.Now()
+		taskID, err = u.Client.Submit(ctx, r.wire, req)
+		s.cfg.Metrics.ProviderCall(u.Name, "submit", time.Since(start), err)
+		if err == nil {
+			return taskID, false, nil
+		}
+		s.callFailed(u, err)
+		if noTask(err) && s.hasOtherRoute(j, u) {
+			s.log.Warn("provider did not take the job; moving it to the next route", "job_id", j.ID, "provider", u.Name, "err", err)
+			return "", s.failover(ctx, j, Submitting, u), err
+		}
+		if !IsTemporary(err) || attempt >= s.cfg.SubmitRetries {
+			return "", false, err
+		}
+		s.log.Warn("provider create failed before acceptance; retrying", "job_id", j.ID, "provider", u.Name, "attempt", attempt+1, "err", err)
+		if !Sleep(ctx, retryWait(err, 0, s.cfg.RetryBase<<attempt)) {
+			return "", false, ctx.Err()
+		}
+	}
+}
+
+// noTask reports whether a create error says the provider certainly made
+// no task, for its own reasons (unreachable, busy, its account or the model
+// there): the job may go to another provider without risk of two videos.
+func noTask(err error) bool {
+	return (IsTemporary(err) || IsRefused(err)) && ErrorCode(err) != EINVALID
+}
+
+// failover puts a job that provider u certainly did not make (a create it
+// refused, or a task it failed for its own reasons) back at the front of
+// the queue, never to go to u again. The user pays once: nothing is charged
+// or refunded. It reports false when the job could not be stored so; the
+// caller then fails it.
+func (s *Service) failover(ctx context.Context, j *Job, from State, u *upstream) bool {
+	oldTask := j.TaskID
+	nj, ok, err := s.writeJob(ctx, "move job to another provider", j.ID, Queued, 0, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, j.ID, []State{from}, func(j *Job) {
+			j.State = Queued
+			j.Tried = append(j.Tried, u.Name)
+			j.Provider, j.WireModel, j.TaskID, j.SubmittedAt = "", "", "", time.Time{}
+		})
+	})
+	if err != nil {
+		// Stopping, or the job is gone: the caller fails it (a job still
+		// there is recovered at the next start).
+		s.log.Error("move job to another provider", "job_id", j.ID, "provider", u.Name, "err", err)
+		return false
+	}
+	if !ok {
+		return true // it moved on meanwhile
+	}
+	s.cfg.Metrics.JobState(from, Queued)
+	s.log.Info("job goes to another provider", "job_id", j.ID, "from_provider", u.Name, "from_task_id", oldTask, "tried", nj.Tried)
+	s.mu.Lock()
+	s.queue = slices.Insert(s.queue, 0, nj.Clone())
+	s.mu.Unlock()
+	s.notify(Event{Type: EventRetrying, Job: nj, Progress: -1})
+	s.kick(s.dispatch)
 	return true
 }
 
@@ -172,7 +343,7 @@ func (s *Service) fail(ctx context.Context, j *Job, from []State, err error) {
 	case EINTERNAL:
 		s.log.Error("job failed", "job_id", j.ID, "err", err)
 	case EUNAVAILABLE:
-		s.log.Warn("job failed: provider or model unavailable", "job_id", j.ID, "model", j.Req.Model, "reason", msg)
+		s.log.Warn("job failed: provider or model unavailable", "job_id", j.ID, "model", j.Req.Model, "provider", j.Provider, "reason", msg)
 		s.mu.Lock()
 		s.lastUnavailable.at, s.lastUnavailable.msg = time.Now(), j.Req.Model+": "+msg
 		s.mu.Unlock()

@@ -88,6 +88,29 @@ func IsTemporary(err error) bool {
 	return errors.As(err, &t)
 }
 
+// refused marks a create the provider explicitly turned down.
+type refused struct{ err error }
+
+func (r refused) Error() string { return r.err.Error() }
+func (r refused) Unwrap() error { return r.err }
+
+// Refused wraps a create error that is the provider's explicit refusal for
+// its own reasons (its account's credit or key, the model unavailable
+// there): it certainly made no task, so another provider may take the job.
+// Content-policy refusals are the request's fault and never Refused.
+func Refused(err error) error {
+	if err == nil {
+		return nil
+	}
+	return refused{err}
+}
+
+// IsRefused reports whether err (or anything it wraps) was marked Refused.
+func IsRefused(err error) bool {
+	var r refused
+	return errors.As(err, &r)
+}
+
 // retryAfter carries the wait a provider asked for before the next call.
 type retryAfter struct {
 	err error

@@ -205,7 +205,8 @@ type harness struct {
 	svc      *core.Service
 	cfg      core.Config
 	videos   *httptest.Server
-	missing  bool // the video server answers 404
+	missing  bool          // the video server answers 404
+	catalog  *core.Catalog // nil: the default catalog
 	// store, when set, is what the service uses in place of db (db stays
 	// the real bbolt store underneath, and what the test reads).
 	store func(db *storage.DB) core.Store
@@ -255,6 +256,10 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.db = db
+	cat := h.catalog
+	if cat == nil {
+		cat = core.DefaultCatalog()
+	}
 	var st core.Store = db
 	if h.store != nil {
 		st = h.store(db)
@@ -263,7 +268,7 @@ func (h *harness) open() {
 	if h.real != nil {
 		p = h.real
 	}
-	h.svc = core.NewService(h.cfg, st, p, core.DefaultCatalog())
+	h.svc = core.NewService(h.cfg, st, p, cat)
 	h.svc.SetFrontend("test", h.front)
 	h.t.Cleanup(h.close)
 }

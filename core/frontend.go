@@ -10,6 +10,7 @@ const (
 	EventPosition  EventType = "position"  // still queued, Position moved
 	EventSubmitted EventType = "submitted" // the provider took it
 	EventProgress  EventType = "progress"  // Progress changed
+	EventRetrying  EventType = "retrying"  // a provider failed it; another one gets it (Job.Tried)
 	EventFailed    EventType = "failed"    // failed and refunded
 	EventCanceled  EventType = "canceled"  // canceled and refunded (by Cancel, before it returns)
 	EventDelivered EventType = "delivered" // the video reached the user

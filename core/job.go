@@ -63,6 +63,15 @@ type Job struct {
 	ErrArgs  Args   `json:"err_args,omitempty"`
 	Refunded bool   `json:"refunded,omitempty"`
 
+	// Provider is the configured provider the job was sent to and WireModel
+	// the model's name there; both are empty while it is queued, and in jobs
+	// stored before several providers existed.
+	Provider  string `json:"provider,omitempty"`
+	WireModel string `json:"wire_model,omitempty"`
+	// Tried lists the providers that refused the job or failed its task for
+	// their own reasons; the job is never sent to them again.
+	Tried []string `json:"tried,omitempty"`
+
 	CreatedAt   time.Time `json:"created_at"`
 	SubmittedAt time.Time `json:"submitted_at,omitzero"`
 	DoneAt      time.Time `json:"done_at,omitzero"`
@@ -72,6 +81,7 @@ type Job struct {
 func (j *Job) Clone() *Job {
 	c := *j
 	c.Notes = append([]Message(nil), j.Notes...)
+	c.Tried = append([]string(nil), j.Tried...)
 	c.Req.Images = append([]Image(nil), j.Req.Images...)
 	c.Req.Shots = append([]Shot(nil), j.Req.Shots...)
 	if j.Origin.Extra != nil {

@@ -6,8 +6,9 @@ import "time"
 type Metrics interface {
 	// JobState counts a transition (from is "" for a new job).
 	JobState(from, to State)
-	// ProviderCall records one provider call ("submit", "status") and its outcome.
-	ProviderCall(op string, d time.Duration, err error)
+	// ProviderCall records one call ("submit", "status", "balance") to the
+	// named provider and its outcome.
+	ProviderCall(provider, op string, d time.Duration, err error)
 	Charged(credits int)
 	Refunded(credits int)
 	// Delivered counts a delivery by how it went ("upload", "link", ...).
@@ -16,8 +17,8 @@ type Metrics interface {
 
 type nopMetrics struct{}
 
-func (nopMetrics) JobState(State, State)                     {}
-func (nopMetrics) ProviderCall(string, time.Duration, error) {}
-func (nopMetrics) Charged(int)                               {}
-func (nopMetrics) Refunded(int)                              {}
-func (nopMetrics) Delivered(string)                          {}
+func (nopMetrics) JobState(State, State)                             {}
+func (nopMetrics) ProviderCall(string, string, time.Duration, error) {}
+func (nopMetrics) Charged(int)                                       {}
+func (nopMetrics) Refunded(int)                                      {}
+func (nopMetrics) Delivered(string)                                  {}

@@ -79,6 +79,9 @@ type pollEntry struct {
 	polls           int
 	reported        int  // last progress shown to the user, -1 none
 	job             *Job // snapshot for events
+
+	up   *upstream // the provider making it
+	wire *Model    // the model as named there
 }
 
 // entryHeap orders entries by due (timers) or by prio (ready).

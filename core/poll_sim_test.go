@@ -175,7 +175,7 @@ func cloneJobs(jobs []*simJob) []*simJob {
 
 func median(d []time.Duration) time.Duration { return d[len(d)/2] }
 
-// TestPollScheduleEfficiency checks the policy of PRODUCT.md §4 in virtual
+// TestPollScheduleEfficiency checks the polling policy (docs/ARCHITECTURE.md) in virtual
 // time: first look within 10 s, at most 14 status calls for a 5-minute job
 // with linear progress, completion found within 5 s (median).
 func TestPollScheduleEfficiency(t *testing.T) {

@@ -9,13 +9,33 @@ import (
 // pollTimeout bounds one status call.
 const pollTimeout = time.Minute
 
-// startPolling hands a submitted job to the poll scheduler.
-func (s *Service) startPolling(j *Job, m *Model) {
+// startPolling hands a job submitted to provider u, as model wire there, to
+// u's poll scheduler.
+func (s *Service) startPolling(j *Job, m *Model, u *upstream, wire *Model) {
 	s.pmu.Lock()
-	e := s.sched.add(j.ID, j.TaskID, m, j.SubmittedAt, time.Now())
-	e.job = j.Clone()
+	e := u.sched.add(j.ID, j.TaskID, m, j.SubmittedAt, time.Now())
+	e.job, e.up, e.wire = j.Clone(), u, wire
 	s.pmu.Unlock()
 	s.kick(s.pollWake)
+}
+
+// nextPoll asks each provider's scheduler, in turn, for a job to look at
+// now; each is paced by its provider's rate. Otherwise it says how long to
+// wait.
+func (s *Service) nextPoll(now time.Time) (*pollEntry, time.Duration) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	wait := time.Hour
+	for k := range s.ups {
+		i := (s.pollNext + k) % len(s.ups)
+		e, w := s.ups[i].sched.next(now)
+		if e != nil {
+			s.pollNext = (i + 1) % len(s.ups)
+			return e, 0
+		}
+		wait = min(wait, w)
+	}
+	return nil, wait
 }
 
 // pollLoop is the one scheduler goroutine for every submitted job: it sleeps
@@ -26,9 +46,7 @@ func (s *Service) pollLoop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		s.pmu.Lock()
-		e, wait := s.sched.next(time.Now())
-		s.pmu.Unlock()
+		e, wait := s.nextPoll(time.Now())
 		if e != nil {
 			select {
 			case s.pollSem <- struct{}{}:
@@ -60,9 +78,10 @@ const maxStatusErrors = 5
 func (s *Service) poll(e *pollEntry) {
 	ctx, cancel := context.WithTimeout(s.ctx, pollTimeout)
 	defer cancel()
+	u := e.up
 	start := time.Now()
-	st, err := s.provider.Status(ctx, e.model, e.taskID)
-	s.cfg.Metrics.ProviderCall("status", time.Since(start), err)
+	st, err := u.Client.Status(ctx, e.wire, e.taskID)
+	s.cfg.Metrics.ProviderCall(u.Name, "status", time.Since(start), err)
 	if s.ctx.Err() != nil {
 		return // shutting down: the job resumes at the next start
 	}
@@ -72,17 +91,19 @@ func (s *Service) poll(e *pollEntry) {
 	}
 	switch {
 	case err != nil:
+		s.callFailed(u, err)
 		s.pmu.Lock()
-		s.sched.failed(e, now, err)
+		u.sched.failed(e, now, err)
 		errs := e.errs
 		s.pmu.Unlock()
 		s.kick(s.pollWake)
-		s.log.Warn("status call failed", "job_id", e.id, "errors_in_a_row", errs, "err", err)
+		s.log.Warn("status call failed", "job_id", e.id, "provider", u.Name, "errors_in_a_row", errs, "err", err)
 		if now.After(e.deadline) || (!IsTemporary(err) && errs >= maxStatusErrors) {
 			s.stopPolling(e)
 			s.fail(s.ctx, e.job, []State{Submitted}, msgStatusLost.Err(EUNAVAILABLE, nil))
 		}
 	case st.State == TaskDone:
+		s.callSucceeded(u)
 		s.stopPolling(e)
 		s.succeed(e.job, st.VideoURL)
 	case st.State == TaskFailed:
@@ -91,13 +112,25 @@ func (s *Service) poll(e *pollEntry) {
 		if st.Err != nil {
 			reason = st.Err
 		}
+		// A task the provider failed for its own reasons goes once to each
+		// other route; one the request caused (content policy) never does.
+		if providerFault(reason) {
+			s.callFailed(u, reason)
+			if s.hasOtherRoute(e.job, u) {
+				s.log.Warn("provider failed the task; moving the job to the next route", "job_id", e.id,
+					"provider", u.Name, "task_id", e.taskID, "reason", ErrorMessage(reason))
+				if s.failover(context.WithoutCancel(s.ctx), e.job, Submitted, u) {
+					return
+				}
+			}
+		}
 		s.fail(s.ctx, e.job, []State{Submitted}, reason)
 	case now.After(e.deadline):
 		s.stopPolling(e)
 		s.fail(s.ctx, e.job, []State{Submitted}, msgTooSlow.Err(EUNAVAILABLE, nil))
 	default:
 		s.pmu.Lock()
-		s.sched.observe(e, now, st.Progress)
+		u.sched.observe(e, now, st.Progress)
 		pct := -1
 		if st.Progress >= 0 && !math.IsNaN(st.Progress) {
 			pct = int(math.Min(st.Progress, 100))
@@ -115,16 +148,20 @@ func (s *Service) poll(e *pollEntry) {
 // stopPolling forgets the job and frees its provider slot.
 func (s *Service) stopPolling(e *pollEntry) {
 	s.pmu.Lock()
-	s.sched.remove(e.id)
+	e.up.sched.remove(e.id)
 	s.pmu.Unlock()
-	s.release()
+	s.release(e.up)
 }
 
-// Polling is the number of jobs the scheduler is watching.
+// Polling is the number of jobs the schedulers are watching.
 func (s *Service) Polling() int {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	return s.sched.len()
+	n := 0
+	for _, u := range s.ups {
+		n += u.sched.len()
+	}
+	return n
 }
 
 func (s *Service) succeed(j *Job, url string) {

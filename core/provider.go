@@ -48,3 +48,22 @@ type RequestChecker interface {
 type BalanceChecker interface {
 	Balance(ctx context.Context) (float64, error)
 }
+
+// Access is what an authenticated read that creates nothing found out
+// about a provider: whether it answered, whether it took the key, and its
+// account's credit where the protocol reports one.
+type Access struct {
+	Reachable   bool
+	KeyAccepted bool
+	Balance     float64
+	HasBalance  bool
+	// Err is the failure for the operator (provider details, never the
+	// key); nil when the provider answered and took the key.
+	Err error
+}
+
+// AccessChecker is implemented by providers that can check their address
+// and key without creating anything.
+type AccessChecker interface {
+	CheckAccess(ctx context.Context) Access
+}

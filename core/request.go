@@ -58,7 +58,7 @@ type Quote struct {
 }
 
 // Normalize checks r against the rules of the model it names (or picks one
-// for protocol), fills in defaults, adjusts durations and qualities the model
+// for protocol; "" means any), fills in defaults, adjusts durations and qualities the model
 // does not offer, and prices it. A violation is an *Error with code EINVALID
 // or EUNAVAILABLE whose message tells the user what to change.
 func (c *Catalog) Normalize(protocol string, r *Request) (Quote, error) {
@@ -157,7 +157,7 @@ func (c *Catalog) resolveModel(protocol string, r *Request) (*Model, error) {
 		return m, err
 	}
 	m, ok := c.Model(r.Model)
-	if !ok || m.Disabled || m.Protocol != protocol {
+	if !ok || m.Disabled || (protocol != "" && m.Protocol != protocol) {
 		var ids []string
 		for _, e := range c.Enabled(protocol) {
 			ids = append(ids, e.ID)

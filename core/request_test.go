@@ -750,7 +750,7 @@ func TestNormalizeShots(t *testing.T) {
 	})
 }
 
-// TestNormalizePrices checks every default price of PRODUCT.md §3 through
+// TestNormalizePrices checks every default price of the built-in catalog through
 // Normalize's quote.
 func TestNormalizePrices(t *testing.T) {
 	type pc struct {

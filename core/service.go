@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,20 +15,32 @@ import (
 
 // Config tunes a Service. Zero values take the defaults noted.
 type Config struct {
-	// Protocol is the provider's protocol; requests are matched to its models.
+	// Providers are the provider accounts jobs go to. When empty, the
+	// provider given to NewService is the only one, named after Protocol,
+	// with MaxInflight and ProviderRate.
+	Providers []ProviderConfig
+	// Protocol is the single provider's protocol.
 	Protocol string
-	// MaxInflight bounds jobs at the provider at once (20).
+	// MaxInflight bounds jobs at the single provider at once (20), and is
+	// the default of each ProviderConfig.
 	MaxInflight int
 	// UserMaxActive bounds a user's unfinished jobs (2); <0 means no limit.
 	UserMaxActive int
 	// UserRate and UserBurst pace a user's requests (one per 3 s, burst 3).
 	UserRate  rate.Limit
 	UserBurst int
-	// ProviderRate paces every provider call, create and status (10/s).
+	// ProviderRate paces every call to the single provider, create, status
+	// and balance (10/s), and is the default of each ProviderConfig.
 	ProviderRate  rate.Limit
 	ProviderBurst int
 	Poll          PollConfig
-	// PollWorkers bounds status calls running at once (16).
+	// ProviderCooldown is how long a provider is down after 3 failures in
+	// a row (30 s); each relapse doubles it, up to 10 times as long.
+	ProviderCooldown time.Duration
+	// PollWorkers bounds status calls running at once (the sum of every
+	// provider's MaxInflight, at least 16): each submitted job has at most
+	// one, and each provider's rate paces them, so fewer workers would cap
+	// the pace below the rates.
 	PollWorkers int
 	// SubmitRetries is how often a create that certainly did not reach the
 	// provider is retried (4).
@@ -41,7 +54,8 @@ type Config struct {
 	MaxVideoBytes int64
 	// VideoRetention is how long downloaded videos are kept (7 days).
 	VideoRetention time.Duration
-	// HTTPClient downloads results (a client with a 10-minute timeout).
+	// HTTPClient downloads results (a client with a 10-minute timeout that
+	// keeps up to 100 connections alive).
 	HTTPClient *http.Client
 	// MediaURL, when set, publishes a local file at a public link (used for
 	// videos too big to upload); otherwise the provider's link is sent.
@@ -56,6 +70,9 @@ type Config struct {
 	// offered; SKUs the Discord consumable SKUs (see credits.go).
 	Packs []Pack
 	SKUs  []SKU
+	// PaySupport and Terms are the operator's texts of /paysupport and
+	// /terms; empty for the built-in ones.
+	PaySupport, Terms string
 
 	Logger *slog.Logger
 	// Metrics observes the service; nil for none.
@@ -81,8 +98,8 @@ func (c *Config) defaults() {
 	if c.ProviderBurst <= 0 {
 		c.ProviderBurst = 1
 	}
-	if c.PollWorkers <= 0 {
-		c.PollWorkers = 16
+	if c.ProviderCooldown <= 0 {
+		c.ProviderCooldown = 30 * time.Second
 	}
 	if c.SubmitRetries <= 0 {
 		c.SubmitRetries = 4
@@ -103,7 +120,11 @@ func (c *Config) defaults() {
 		c.VideoRetention = 7 * 24 * time.Hour
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
+		// Downloads run side by side: keep their connections alive (the
+		// default transport keeps 2 per host and dials anew for the rest).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 100, 100
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute, Transport: tr}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -116,21 +137,28 @@ func (c *Config) defaults() {
 // Service is the one place that validates, charges, submits, polls,
 // refunds and delivers.
 type Service struct {
-	cfg      Config
-	store    Store
-	provider Provider
-	catalog  *Catalog
-	log      *slog.Logger
+	cfg     Config
+	store   Store
+	catalog *Catalog // models without a usable route are disabled in it
+	log     *slog.Logger
+
+	ups    []*upstream // configured providers, in order
+	byName map[string]*upstream
+	routes map[string][]*route // by catalog model id, most preferred first
+	// protocol is the one protocol of every model served, "" when mixed.
+	protocol string
+	// routeErr is a catalog route that cannot work; Start returns it.
+	routeErr error
 
 	mu        sync.Mutex
 	frontends map[string]Frontend
 	queue     []*Job // queued jobs (snapshots), FIFO
-	inflight  int    // jobs submitting or submitted
+	inflight  int    // jobs submitting or submitted, at every provider
 	users     map[string]*rate.Limiter
 	started   bool
 
-	pmu   sync.Mutex
-	sched *pollScheduler
+	pmu      sync.Mutex // the upstreams' poll schedulers
+	pollNext int        // the upstream asked first for the next poll
 
 	refunds sync.Map // PaymentKey → true while a refund of it runs (credits.go)
 
@@ -141,7 +169,6 @@ type Service struct {
 		msg string
 	}
 
-	limiter  *rate.Limiter // provider calls
 	dispatch chan struct{}
 	pollWake chan struct{}
 	pollSem  chan struct{}
@@ -152,19 +179,46 @@ type Service struct {
 }
 
 // NewService returns a service; call Start to recover jobs and run it.
+// provider is the single provider when cfg.Providers is empty (nil otherwise).
 func NewService(cfg Config, store Store, provider Provider, catalog *Catalog) *Service {
 	cfg.defaults()
-	lim := newProviderLimiter(cfg.ProviderRate, cfg.ProviderBurst)
+	if len(cfg.Providers) == 0 {
+		cfg.Providers = []ProviderConfig{{Name: cmp.Or(cfg.Protocol, "provider"), Protocol: cfg.Protocol, Client: provider,
+			MaxInflight: cfg.MaxInflight, Rate: cfg.ProviderRate}}
+	}
 	s := &Service{
-		cfg: cfg, store: store, provider: provider, catalog: catalog, log: cfg.Logger,
+		cfg: cfg, store: store, log: cfg.Logger,
+		byName:    map[string]*upstream{},
 		frontends: map[string]Frontend{},
 		users:     map[string]*rate.Limiter{},
-		limiter:   lim,
-		sched:     newPollScheduler(cfg.Poll, lim),
 		dispatch:  make(chan struct{}, 1),
 		pollWake:  make(chan struct{}, 1),
-		pollSem:   make(chan struct{}, cfg.PollWorkers),
 	}
+	slots := 0
+	for _, pc := range cfg.Providers {
+		if pc.MaxInflight <= 0 {
+			pc.MaxInflight = cfg.MaxInflight
+		}
+		slots += pc.MaxInflight
+		if pc.Rate == 0 {
+			pc.Rate = cfg.ProviderRate
+		}
+		lim := newProviderLimiter(pc.Rate, cfg.ProviderBurst)
+		u := &upstream{ProviderConfig: pc, lim: lim, sched: newPollScheduler(cfg.Poll, lim),
+			health: health{base: cfg.ProviderCooldown, max: 10 * cfg.ProviderCooldown}}
+		s.ups = append(s.ups, u)
+		if s.byName[u.Name] != nil || u.Name == "" {
+			s.routeErr = fmt.Errorf("provider name %q is empty or used twice", u.Name)
+		}
+		s.byName[u.Name] = u
+	}
+	if s.cfg.PollWorkers <= 0 {
+		s.cfg.PollWorkers = max(16, slots)
+	}
+	s.pollSem = make(chan struct{}, s.cfg.PollWorkers)
+	var err error
+	s.catalog, s.routes, s.protocol, err = s.serve(catalog)
+	s.routeErr = cmp.Or(s.routeErr, err)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -185,11 +239,10 @@ func (s *Service) RecentUnavailable(d time.Duration) (string, time.Time, bool) {
 // Catalog returns the service's model catalog.
 func (s *Service) Catalog() *Catalog { return s.catalog }
 
-// Protocol returns the provider's protocol.
-func (s *Service) Protocol() string { return s.cfg.Protocol }
-
-// Provider returns the provider the service submits to.
-func (s *Service) Provider() Provider { return s.provider }
+// Protocol returns the protocol of every model the service offers, or ""
+// when they are of several protocols (several providers); pass it to the
+// catalog's Enabled, Pick and Normalize.
+func (s *Service) Protocol() string { return s.protocol }
 
 // SetFrontend registers the frontend for jobs whose Origin.Platform is platform.
 func (s *Service) SetFrontend(platform string, f Frontend) {
@@ -204,7 +257,7 @@ func (s *Service) frontend(platform string) Frontend {
 	return s.frontends[platform]
 }
 
-// Start recovers every unfinished job (PRODUCT.md §4) and starts the
+// Start recovers every unfinished job (docs/ARCHITECTURE.md) and starts the
 // dispatcher and the poll scheduler. Register frontends before.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
@@ -214,6 +267,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.mu.Unlock()
+	if s.routeErr != nil {
+		return s.routeErr
+	}
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
@@ -251,18 +307,28 @@ type Accepted struct {
 	Balance   int
 }
 
-// Quote validates a request without charging, returning its model and price.
+// Quote validates a request without charging, returning its model and
+// price. At least one provider that serves the model must take it.
 func (s *Service) Quote(r *Request) (Quote, error) {
-	q, err := s.catalog.Normalize(s.cfg.Protocol, r)
+	q, err := s.catalog.Normalize(s.protocol, r)
 	if err != nil {
 		return q, err
 	}
-	if c, ok := s.provider.(RequestChecker); ok {
-		if err := c.CheckRequest(q.Model, r); err != nil {
-			return q, err
+	var first error
+	for _, rt := range s.routes[q.Model.ID] {
+		if rt.up.Disabled {
+			continue
 		}
+		err := rt.check(r)
+		if err == nil {
+			return q, nil
+		}
+		first = cmp.Or(first, err)
 	}
-	return q, nil
+	if first == nil {
+		first = msgModelGone.Err(EUNAVAILABLE, Args{"Model": q.Model.ID})
+	}
+	return q, first
 }
 
 // Accept validates the request, applies the user's rate and in-flight
@@ -339,7 +405,7 @@ func (s *Service) QueueLen() int {
 	return len(s.queue)
 }
 
-// Inflight is the number of jobs at the provider.
+// Inflight is the number of jobs at the providers.
 func (s *Service) Inflight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

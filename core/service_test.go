@@ -5,8 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -392,4 +396,117 @@ func TestServiceAdminOnly(t *testing.T) {
 		t.Fatalf("negative balance: %v", err)
 	}
 	h.verify()
+}
+
+// heldStatus holds every status call until release is closed, and closes
+// reached once want calls are held at once.
+type heldStatus struct {
+	*fakeProvider
+	want    int64
+	held    atomic.Int64
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (p *heldStatus) Status(ctx context.Context, m *core.Model, id string) (core.TaskStatus, error) {
+	if p.held.Add(1) == p.want {
+		close(p.reached)
+	}
+	defer p.held.Add(-1)
+	select {
+	case <-p.release:
+	case <-ctx.Done():
+		return core.TaskStatus{}, ctx.Err()
+	}
+	return p.fakeProvider.Status(ctx, m, id)
+}
+
+// With the default number of poll workers, every job at the provider can
+// have its status call running at once: a slow provider does not cap the
+// status pace below PROVIDER_RATE.
+func TestServiceStatusCallsForEveryProviderSlot(t *testing.T) {
+	const inflight = 40
+	h := newHarness(t, func(h *harness) {
+		h.cfg.MaxInflight = inflight
+		h.provider.duration = 0
+	})
+	p := &heldStatus{fakeProvider: h.provider, want: inflight, reached: make(chan struct{}), release: make(chan struct{})}
+	h.svc = core.NewService(h.cfg, h.db, p, core.DefaultCatalog())
+	h.svc.SetFrontend("test", h.front)
+	h.start()
+	var ids []string
+	for i := range inflight {
+		ids = append(ids, h.mustAccept(fmt.Sprintf("test:s%d", i), fmt.Sprintf("s%d", i), "slow status").Job.ID)
+	}
+	select {
+	case <-p.reached:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d status calls at once, want %d", p.held.Load(), inflight)
+	}
+	close(p.release)
+	for _, id := range ids {
+		h.waitState(id, core.Delivered)
+	}
+	h.verify()
+}
+
+// Downloads that run side by side keep their connections for the next ones
+// instead of dialing anew (the default transport keeps only 2 per host).
+func TestServiceDownloadsKeepConnectionsAlive(t *testing.T) {
+	const jobs, waves = 20, 3
+	var (
+		mu       sync.Mutex
+		dials    int
+		inWave   int
+		released = make(chan struct{})
+	)
+	videos := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answer only when the whole wave is in: each download holds its
+		// own connection.
+		mu.Lock()
+		inWave++
+		ch := released
+		if inWave == jobs {
+			inWave = 0
+			close(released)
+			released = make(chan struct{})
+		}
+		mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(videoBytes)
+	}))
+	videos.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dials++
+			mu.Unlock()
+		}
+	}
+	videos.Start()
+	t.Cleanup(videos.Close)
+	h := newHarness(t, func(h *harness) {
+		h.cfg.MaxInflight = jobs
+		h.provider.videoURL = videos.URL
+	})
+	h.start()
+	for wave := range waves {
+		var ids []string
+		for i := range jobs {
+			ids = append(ids, h.mustAccept(fmt.Sprintf("test:d%d", i), fmt.Sprintf("d%d-%d", wave, i), "a wave").Job.ID)
+		}
+		for _, id := range ids {
+			h.waitState(id, core.Delivered)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The first wave dials one connection per download; later waves reuse
+	// them (a few may dial when a connection is not back in the pool yet).
+	if dials > jobs+jobs/2 {
+		t.Errorf("%d connections for %d waves of %d downloads, want about %d", dials, waves, jobs, jobs)
+	}
 }

@@ -68,6 +68,8 @@ var (
 	msgStatusLost       = NewMsg("core.status_lost", "The video service stopped answering about your video.")
 	msgTooSlow          = NewMsg("core.too_slow", "The video took too long to make.")
 	msgRestartedSending = NewMsg("core.restarted_sending", "The bot restarted while sending your job to the video service.")
+	msgProviderGone     = NewMsg("core.provider_gone", "The video service that was making your video is no longer used by this bot.")
+	msgNoProvider       = NewMsg("core.no_provider", "No provider \"{{.Name}}\".")
 	msgNotDownloaded    = NewMsg("core.not_downloaded", "The video was made but could not be downloaded.")
 	msgNotDelivered     = NewMsg("core.not_delivered", "The video was made but could not be delivered to you.")
 )

@@ -32,7 +32,8 @@ var _ core.Metrics = (*Metrics)(nil)
 type Source struct {
 	Stats    func(ctx context.Context) (core.Stats, error)
 	QueueLen func() int
-	Inflight func() int
+	// Providers gives each provider's jobs in flight and state.
+	Providers func() []core.ProviderStatus
 }
 
 // New registers every metric, with gauges read from src at scrape time.
@@ -42,9 +43,9 @@ func New(src Source) *Metrics {
 		Name: "sorabot_job_transitions_total", Help: "Jobs entering each state."}, []string{"state"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "sorabot_provider_request_duration_seconds", Help: "Provider call latency.",
-		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"op"})
+		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"provider", "op"})
 	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "sorabot_provider_errors_total", Help: "Failed provider calls.", ConstLabels: nil}, []string{"op", "code"})
+		Name: "sorabot_provider_errors_total", Help: "Failed provider calls."}, []string{"provider", "op", "code"})
 	m.charged = prometheus.NewCounter(prometheus.CounterOpts{Name: "sorabot_credits_charged_total", Help: "Credits charged for accepted jobs."})
 	m.refunded = prometheus.NewCounter(prometheus.CounterOpts{Name: "sorabot_credits_refunded_total", Help: "Credits refunded for failed or canceled jobs."})
 	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -55,9 +56,8 @@ func New(src Source) *Metrics {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sorabot_queue_length", Help: "Jobs waiting for a provider slot."}, func() float64 { return float64(src.QueueLen()) }))
 	}
-	if src.Inflight != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "sorabot_provider_inflight", Help: "Jobs at the provider."}, func() float64 { return float64(src.Inflight()) }))
+	if src.Providers != nil {
+		m.reg.MustRegister(&providersCollector{providers: src.Providers})
 	}
 	if src.Stats != nil {
 		m.reg.MustRegister(&jobsCollector{stats: src.Stats})
@@ -72,10 +72,10 @@ func (m *Metrics) Handler() http.Handler {
 
 func (m *Metrics) JobState(from, to core.State) { m.transitions.WithLabelValues(string(to)).Inc() }
 
-func (m *Metrics) ProviderCall(op string, d time.Duration, err error) {
-	m.latency.WithLabelValues(op).Observe(d.Seconds())
+func (m *Metrics) ProviderCall(provider, op string, d time.Duration, err error) {
+	m.latency.WithLabelValues(provider, op).Observe(d.Seconds())
 	if err != nil {
-		m.errors.WithLabelValues(op, core.ErrorCode(err)).Inc()
+		m.errors.WithLabelValues(provider, op, core.ErrorCode(err)).Inc()
 	}
 }
 
@@ -114,4 +114,28 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	// Counted in the store, so they survive restarts.
 	ch <- prometheus.MustNewConstMetric(soldDesc, prometheus.CounterValue, float64(s.PurchaseCredits))
 	ch <- prometheus.MustNewConstMetric(purchasesDesc, prometheus.CounterValue, float64(s.Purchases))
+}
+
+// providersCollector reports each provider's jobs in flight and whether it
+// is up, read at scrape time.
+type providersCollector struct {
+	providers func() []core.ProviderStatus
+}
+
+var (
+	inflightDesc = prometheus.NewDesc("sorabot_provider_inflight", "Jobs at the provider (being submitted or made).", []string{"provider"}, nil)
+	upDesc       = prometheus.NewDesc("sorabot_provider_up", "1 when the provider takes jobs, 0 when it is down or disabled.", []string{"provider"}, nil)
+)
+
+func (c *providersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- inflightDesc; ch <- upDesc }
+
+func (c *providersCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.providers() {
+		up := 0.0
+		if p.State == core.ProviderUp {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(inflightDesc, prometheus.GaugeValue, float64(p.Inflight), p.Name)
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up, p.Name)
+	}
 }

@@ -110,7 +110,9 @@ func (db *DB) Account(ctx context.Context, userID string) (core.Account, error) 
 	if err != nil || (found && !db.allowanceDue(&a)) {
 		return a.Account, err
 	}
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	// A new user: created in a transaction shared with concurrent accepts
+	// and other new accounts (one fsync for all of them).
+	err = db.update(func(tx *bolt.Tx) error {
 		var err error
 		a, err = db.touchAccount(tx, userID)
 		return err
@@ -128,20 +130,31 @@ func (db *DB) AdjustCredits(ctx context.Context, userID string, delta int, set b
 	if err := checkUser(userID); err != nil {
 		return core.Account{}, err
 	}
-	var a accountRecord
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		var err error
-		a, err = db.ensureAccount(tx, userID)
+	var (
+		a      accountRecord
+		refuse error
+	)
+	err := db.update(func(tx *bolt.Tx) error {
+		refuse = nil
+		// Peek first: a refused change must not create the account either.
+		old, found, err := getAccount(tx, userID)
 		if err != nil {
 			return err
 		}
+		if !found {
+			old.Balance = db.startCredits
+		}
 		amount := delta
 		if set {
-			amount = delta - a.Balance
+			amount = delta - old.Balance
 		}
-		if a.Balance+amount < 0 {
-			// Rolls back the whole transaction, a new account included.
-			return msgBelowZero.Err(core.EINVALID, core.Args{"User": userID, "Balance": a.Balance + amount})
+		if old.Balance+amount < 0 {
+			refuse = msgBelowZero.Err(core.EINVALID, core.Args{"User": userID, "Balance": old.Balance + amount})
+			return nil
+		}
+		a, err = db.ensureAccount(tx, userID)
+		if err != nil {
+			return err
 		}
 		a.Balance += amount
 		e := core.LedgerEntry{UserID: userID, Kind: core.LedgerAdmin, Amount: amount, Balance: a.Balance, Note: "by " + by}
@@ -150,6 +163,9 @@ func (db *DB) AdjustCredits(ctx context.Context, userID string, delta int, set b
 		}
 		return putAccount(tx, &a)
 	})
+	if err == nil {
+		err = refuse
+	}
 	if err != nil {
 		return core.Account{}, err
 	}

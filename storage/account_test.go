@@ -2,8 +2,12 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"sorabot/core"
 )
@@ -156,5 +160,106 @@ func TestAdjustCreditsRefusedLeavesNewUserUntouched(t *testing.T) {
 	}
 	if st.Users != 0 {
 		t.Errorf("a refused adjustment created the account: %+v", st)
+	}
+}
+
+// holdGroup starts a group-commit call that keeps its write transaction
+// open until the returned release is called, and waits until it holds it.
+func holdGroup(t *testing.T, db *DB) (release func()) {
+	t.Helper()
+	entered, unblock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- db.update(func(*bolt.Tx) error {
+			select {
+			case <-entered:
+			default:
+				close(entered)
+			}
+			<-unblock
+			return nil
+		})
+	}()
+	<-entered
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(unblock)
+			if err := <-done; err != nil {
+				t.Errorf("holding transaction: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// New accounts are created in the group commit shared with accepts (one
+// transaction, one fsync for all that arrive together), and reading an
+// existing account never waits for a write transaction.
+func TestAccountNewUsersShareGroupCommit(t *testing.T) {
+	const n = 50
+	db := openTest(t, 100)
+	ctx := context.Background()
+	if _, err := db.Account(ctx, "telegram:old"); err != nil {
+		t.Fatal(err)
+	}
+	release := holdGroup(t, db)
+	commits := db.group.commits.Load()
+	if commits == 0 {
+		t.Fatal("the group commit counts no transactions")
+	}
+
+	got := make(chan error, 1)
+	go func() {
+		a, err := db.Account(ctx, "telegram:old")
+		if err == nil && a.Balance != 100 {
+			err = fmt.Errorf("balance %d, want 100", a.Balance)
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading an existing account waits for the write transaction")
+	}
+
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if a, err := db.Account(ctx, fmt.Sprintf("telegram:%d", i)); err != nil || a.Balance != 100 {
+				t.Errorf("Account = %+v, %v", a, err)
+			}
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db.group.mu.Lock()
+		pending := len(db.group.pending)
+		db.group.mu.Unlock()
+		if pending == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			release()
+			wg.Wait()
+			t.Fatalf("%d of %d new accounts waited in the group commit", pending, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	wg.Wait()
+	// The held transaction was counted when it began.
+	if c := db.group.commits.Load() - commits; c != 1 {
+		t.Errorf("%d write transactions for %d new accounts, want 1", c, n)
+	}
+	st, err := db.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Users != n+1 || st.Credits != 100*(n+1) {
+		t.Errorf("stats %+v, want %d users and %d credits", st, n+1, 100*(n+1))
 	}
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -19,6 +20,7 @@ type group struct {
 	mu      sync.Mutex
 	pending []*groupCall
 	running bool
+	commits atomic.Int64 // write transactions begun, for tests
 }
 
 type groupCall struct {
@@ -68,6 +70,7 @@ func (db *DB) commitLoop() {
 func (db *DB) commitGroup(calls []*groupCall) {
 	for len(calls) > 0 {
 		failed := -1
+		db.group.commits.Add(1)
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				if err := safeCall(c.fn, tx); err != nil {
@@ -85,6 +88,7 @@ func (db *DB) commitGroup(calls []*groupCall) {
 		}
 		// Run the failing call alone, then the others again.
 		bad := calls[failed]
+		db.group.commits.Add(1)
 		bad.done <- db.bolt.Update(func(tx *bolt.Tx) error { return safeCall(bad.fn, tx) })
 		calls = append(calls[:failed:failed], calls[failed+1:]...)
 	}

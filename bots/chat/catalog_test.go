@@ -52,7 +52,10 @@ func TestEveryChatMessageIsInTheCatalog(t *testing.T) {
 		built = append(built, "chat.state."+string(s))
 	}
 	for _, sp := range Specs() {
-		built = append(built, "chat.summary."+sp.Name)
+		built = append(built, sp.Summary)
+		for _, a := range sp.Args {
+			built = append(built, a.Help)
+		}
 	}
 	built = append(built, "chat.orientation."+core.Portrait, "chat.orientation."+core.Landscape)
 	for _, id := range built {

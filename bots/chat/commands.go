@@ -2,6 +2,8 @@ package chat
 
 import (
 	"strings"
+
+	"sorabot/i18n"
 )
 
 // Command names.
@@ -18,6 +20,14 @@ const (
 	CmdGrant      = "grant"
 	CmdStats      = "stats"
 	CmdLanguage   = "language"
+
+	// Buying and earning credits (pay.go).
+	CmdBuy        = "buy"
+	CmdRedeem     = "redeem"
+	CmdPaySupport = "paysupport"
+	CmdTerms      = "terms"
+	CmdRefund     = "refund"
+	CmdPromo      = "promo"
 )
 
 // How much /balance and /history show.
@@ -34,7 +44,8 @@ type Spec struct {
 	Name string
 	// Aliases are other words for it in the typed syntax (/credits).
 	Aliases []string
-	// Summary says what it does, as a menu entry: "Your last jobs".
+	// Summary is the id of the message that says what it does, as a menu
+	// entry ("cmd.history": "Your last jobs"); SummaryIn renders it.
 	Summary string
 	Args    []Arg
 	// Admin commands are for the configured admins: they are left out of
@@ -45,6 +56,12 @@ type Spec struct {
 	// Request marks /video and /storyboard: each frontend gathers the
 	// platform's pictures and calls Commands.Submit itself.
 	Request bool
+	// TypedOnly commands exist only in the typed syntax (Telegram and the
+	// console): Discord does not register them.
+	TypedOnly bool
+	// touches: the command's own service call applies the daily
+	// allowance (Balance, Redeem), so Run does not Touch first.
+	touches bool
 
 	parse func(c *Command) error // checks Args and fills in the Command's fields
 	run   func(r *runner) Reply  // answers it
@@ -65,7 +82,8 @@ type Arg struct {
 	Name string
 	// Hint is the placeholder in usage lines: "id" gives "/job <id>".
 	Hint string
-	// Help describes it (Discord shows it under the option).
+	// Help is the id of the message that describes it (Discord shows it
+	// under the option); HelpIn renders it.
 	Help     string
 	Kind     ArgKind
 	Optional bool
@@ -81,9 +99,10 @@ type Choice struct {
 }
 
 var (
-	jobArg    = Arg{Name: "job", Hint: "id", Help: "The job number"}
-	userArg   = Arg{Name: "user", Hint: "user", Help: "Who gets them", Kind: ArgUser}
-	amountArg = Arg{Name: "amount", Hint: "amount", Help: "Credits (negative to remove)", Kind: ArgInt}
+	jobArg    = Arg{Name: "job", Hint: "id", Help: "arg.job"}
+	userArg   = Arg{Name: "user", Hint: "user", Help: "arg.user", Kind: ArgUser}
+	amountArg = Arg{Name: "amount", Hint: "amount", Help: "arg.amount", Kind: ArgInt}
+	codeArg   = Arg{Name: "code", Hint: "code", Help: "arg.code"}
 )
 
 // specs are every command, in the order menus and help list them. They are
@@ -92,29 +111,46 @@ var specs []*Spec
 
 func init() {
 	specs = []*Spec{
-		{Name: CmdVideo, Aliases: []string{"generate"}, Summary: "Make a video from a description", Request: true,
-			Args: []Arg{{Name: "prompt", Hint: "prompt", Help: "What the video shows"}}},
-		{Name: CmdStoryboard, Summary: "A storyboard, one shot per line: 5s A city at dusk", Request: true,
-			Args: []Arg{{Name: "shots", Hint: "shots", Help: "Shots like 5s A city at dusk | 5s A runner", Optional: true}}},
-		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "Your credits and last changes", run: (*runner).balance},
-		{Name: CmdHistory, Summary: "Your last jobs", run: (*runner).history},
-		{Name: CmdJob, Summary: "A job's details (sends a finished video again)", Args: []Arg{jobArg},
+		{Name: CmdVideo, Aliases: []string{"generate"}, Summary: "cmd.video", Request: true,
+			Args: []Arg{{Name: "prompt", Hint: "prompt", Help: "arg.prompt"}}},
+		{Name: CmdStoryboard, Summary: "cmd.storyboard", Request: true,
+			Args: []Arg{{Name: "shots", Hint: "shots", Help: "arg.shots", Optional: true}}},
+		{Name: CmdBalance, Aliases: []string{"credits"}, Summary: "cmd.balance", touches: true, run: (*runner).balance},
+		{Name: CmdBuy, Summary: "cmd.buy", run: (*runner).buy},
+		{Name: CmdRedeem, Summary: "cmd.redeem", Args: []Arg{codeArg}, touches: true, run: (*runner).redeem},
+		{Name: CmdHistory, Summary: "cmd.history", run: (*runner).history},
+		{Name: CmdJob, Summary: "cmd.job", Args: []Arg{jobArg},
 			parse: parseJobArg, run: (*runner).job},
-		{Name: CmdCancel, Summary: "Cancel a job that is still waiting (refunded)", Args: []Arg{jobArg},
+		{Name: CmdCancel, Summary: "cmd.cancel", Args: []Arg{jobArg},
 			parse: parseJobArg, run: (*runner).cancel},
-		{Name: CmdModels, Summary: "The models and their prices", run: (*runner).models},
-		{Name: CmdLanguage, Summary: "Choose the language I speak", Args: []Arg{languageArg()},
+		{Name: CmdModels, Summary: "cmd.models", run: (*runner).models},
+		{Name: CmdLanguage, Summary: "cmd.language", Args: []Arg{languageArg()},
 			run: (*runner).language},
-		{Name: CmdHelp, Summary: "How it works", run: (*runner).help},
-		{Name: CmdStart, Summary: "Welcome", Hidden: true, run: (*runner).start},
-		{Name: CmdGrant, Summary: "Add credits to a user (negative to remove)", Admin: true, Args: []Arg{userArg, amountArg},
+		{Name: CmdHelp, Summary: "cmd.help", run: (*runner).help},
+		{Name: CmdPaySupport, Summary: "cmd.paysupport", TypedOnly: true, run: (*runner).paySupport},
+		{Name: CmdTerms, Summary: "cmd.terms", TypedOnly: true, run: (*runner).terms},
+		{Name: CmdStart, Summary: "cmd.start", Hidden: true, touches: true, run: (*runner).start},
+		{Name: CmdGrant, Summary: "cmd.grant", Admin: true, Args: []Arg{userArg, amountArg},
 			parse: parseGrantArgs, run: (*runner).grant},
-		{Name: CmdStats, Summary: "Users, jobs and credits", Admin: true, run: (*runner).stats},
+		{Name: CmdStats, Summary: "cmd.stats", Admin: true, run: (*runner).stats},
+		{Name: CmdRefund, Summary: "cmd.refund", Admin: true, TypedOnly: true,
+			Args: []Arg{{Name: "charge", Hint: "charge id", Help: "arg.charge"}}, run: (*runner).refund},
+		{Name: CmdPromo, Summary: "cmd.promo", Admin: true, TypedOnly: true,
+			Args: []Arg{{Name: "code", Hint: "code", Help: "arg.promo_code", Optional: true},
+				{Name: "credits", Hint: "credits", Help: "arg.promo_credits", Kind: ArgInt, Optional: true},
+				{Name: "uses", Hint: "uses", Help: "arg.promo_uses", Kind: ArgInt, Optional: true}},
+			run: (*runner).promo},
 	}
 }
 
 // Specs returns every command, in menu order; the caller must not change them.
 func Specs() []*Spec { return specs }
+
+// SummaryIn is the command's Summary in lang.
+func (sp *Spec) SummaryIn(lang string) string { return i18n.T(lang, sp.Summary, nil) }
+
+// HelpIn is the argument's Help in lang.
+func (a Arg) HelpIn(lang string) string { return i18n.T(lang, a.Help, nil) }
 
 // Lookup returns the command called name (or one of its aliases), nil for none.
 func Lookup(name string) *Spec {

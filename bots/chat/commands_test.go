@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 // The command list is valid for both platforms: names Telegram and Discord
@@ -24,8 +25,15 @@ func TestSpecs(t *testing.T) {
 				t.Errorf("Lookup(%q) does not find /%s", name, sp.Name)
 			}
 		}
-		if n := utf8.RuneCountInString(sp.Summary); n == 0 || n > 100 {
-			t.Errorf("/%s summary has %d characters", sp.Name, n)
+		for _, lang := range i18n.Languages {
+			if n := utf8.RuneCountInString(sp.SummaryIn(lang)); n == 0 || n > 100 {
+				t.Errorf("/%s summary in %s has %d characters", sp.Name, lang, n)
+			}
+			for _, a := range sp.Args {
+				if n := utf8.RuneCountInString(a.HelpIn(lang)); n == 0 || n > 100 {
+					t.Errorf("/%s %s help in %s has %d characters", sp.Name, a.Name, lang, n)
+				}
+			}
 		}
 		if sp.run == nil && !sp.Request {
 			t.Errorf("/%s has no answer", sp.Name)
@@ -43,6 +51,35 @@ func TestSpecs(t *testing.T) {
 	}
 	if Lookup("frobnicate") != nil || Lookup("") != nil {
 		t.Error("Lookup found a command that does not exist")
+	}
+}
+
+// Summary and Help are message ids, so that the menus of every platform
+// and language come from the catalog: English text put there instead
+// shows up here (i18n.T gives back an unknown id as it is).
+func TestSpecTextsAreMessages(t *testing.T) {
+	for _, sp := range Specs() {
+		if sp.SummaryIn(i18n.Default) == sp.Summary {
+			t.Errorf("/%s: summary %q is not a message id of the catalog (i18n/locales/commands.*.json)", sp.Name, sp.Summary)
+		}
+		for _, a := range sp.Args {
+			if a.HelpIn(i18n.Default) == a.Help {
+				t.Errorf("/%s %s: help %q is not a message id of the catalog", sp.Name, a.Name, a.Help)
+			}
+		}
+	}
+	if got := Lookup(CmdBalance).SummaryIn("it"); got != "I tuoi crediti e gli ultimi movimenti" {
+		t.Errorf("/balance in Italian: %q", got)
+	}
+}
+
+func TestLowerFirst(t *testing.T) {
+	for in, want := range map[string]string{
+		"Make a video": "make a video", "Создать видео": "создать видео", "Élan": "élan", "根据描述": "根据描述", "": "",
+	} {
+		if got := lowerFirst(in); got != want {
+			t.Errorf("lowerFirst(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

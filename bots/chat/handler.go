@@ -30,6 +30,18 @@ type Service interface {
 	Language(ctx context.Context, userID string) (string, error)
 	SetLanguage(ctx context.Context, userID, lang string) error
 	DefaultLanguage() string
+
+	// Touch applies the daily allowance at the user's first command of a
+	// day (Balance, Accept and Redeem do so in their own transactions).
+	Touch(ctx context.Context, userID string) (core.Account, error)
+	Packs() []core.Pack
+	SKUs() []core.SKU
+	PaySupport() string
+	Terms() string
+	Redeem(ctx context.Context, userID, code string) (core.Account, core.Promo, error)
+	CreatePromo(ctx context.Context, actor, code string, credits, uses int) (core.Promo, error)
+	Promos(ctx context.Context, actor string) ([]core.Promo, error)
+	RefundPurchase(ctx context.Context, actor, chargeID string, refund core.RefundFunc) (core.Payment, error)
 }
 
 var _ Service = (*core.Service)(nil)
@@ -73,6 +85,9 @@ type Call struct {
 	// author of the message it replies to); /grant takes it when
 	// Command.Target is empty.
 	Target string
+	// Refund asks the platform to refund a payment (/refund; Telegram's
+	// refundStarPayment); nil where payments are not refunded from the chat.
+	Refund core.RefundFunc
 }
 
 // Reply is the answer to a command, for the frontend to render.
@@ -87,6 +102,11 @@ type Reply struct {
 	// Buttons are offered under Text where the platform has buttons
 	// (Telegram); their Value is the data the pressed button sends back.
 	Buttons []Choice
+	// Packs are offered as buttons that send their invoices (Telegram:
+	// /buy, and a refusal for lack of credits); SKUs as premium buttons
+	// (Discord).
+	Packs []core.Pack
+	SKUs  []core.SKU
 }
 
 func failed(lang string, err error) Reply { return Reply{Text: ErrorText(lang, err), Err: err} }
@@ -101,6 +121,12 @@ func (c *Commands) Run(ctx context.Context, call Call) Reply {
 	if sp == nil || sp.run == nil {
 		return Reply{Text: UnknownCommand(call.Lang, "/"+call.Command.Name)}
 	}
+	if !sp.touches {
+		// The daily allowance comes with the user's first command of the day.
+		if _, err := c.svc.Touch(ctx, call.User); err != nil {
+			return failed(call.Lang, err)
+		}
+	}
 	if sp.Admin && !c.svc.IsAdmin(call.User) {
 		return Reply{Text: NotAdmin(call.Lang)}
 	}
@@ -113,7 +139,11 @@ func (c *Commands) Run(ctx context.Context, call Call) Reply {
 func (c *Commands) Submit(ctx context.Context, sub core.Submission) (core.Accepted, Reply) {
 	acc, err := c.svc.Accept(ctx, sub)
 	if err != nil {
-		return acc, failed(i18n.Pick(c.svc.DefaultLanguage(), sub.Lang), err)
+		r := failed(i18n.Pick(c.svc.DefaultLanguage(), sub.Lang), err)
+		if core.ErrorCode(err) == core.ENOCREDITS {
+			r.Packs, r.SKUs = offer(c.svc, sub.Origin.Platform)
+		}
+		return acc, r
 	}
 	return acc, Reply{Text: Accepted(acc)}
 }

@@ -49,7 +49,7 @@ func TestCommandsGrant(t *testing.T) {
 		{"test:admin", "/grant test:ann =7", "test:bob", "✅ test:ann now has 7 credits."}, // the written user wins
 		{"test:admin", "/grant test:ann -8", "", "⚠️ "},                                   // never below zero
 		{"test:user", "/stats", "", chat.NotAdmin("en")},
-		{"test:admin", "/stats", "", "📊 Users: 2"},
+		{"test:admin", "/stats", "", "📊 Users: 4"}, // every command opens its user's account
 	}
 	for _, tt := range tests {
 		r := run(t, c, tt.user, tt.text, tt.target)
@@ -116,6 +116,10 @@ func (f *fakeService) IsAdmin(string) bool { return false }
 func (f *fakeService) DefaultLanguage() string { return "" }
 
 func (f *fakeService) Language(context.Context, string) (string, error) { return "", nil }
+
+func (f *fakeService) Touch(context.Context, string) (core.Account, error) {
+	return core.Account{}, nil
+}
 
 // A failure on our side is returned (so that Telegram can take the update
 // again) and shown only as an apology, never its text.

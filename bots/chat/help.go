@@ -22,7 +22,7 @@ func Help(lang string, cat *core.Catalog, protocol string, s Syntax) string {
 	b.WriteString(t(lang, "chat.help_commands", nil) + "\n")
 	for _, sp := range specs {
 		switch {
-		case sp.Hidden, sp.Admin, sp.Name == CmdHelp:
+		case sp.Hidden, sp.Admin, sp.Name == CmdHelp, sp.TypedOnly && s == Slash:
 		case sp.Name == CmdVideo:
 			b.WriteString(videoHelp(lang, sp, models, s))
 		case sp.Name == CmdStoryboard:
@@ -42,9 +42,10 @@ func Help(lang string, cat *core.Catalog, protocol string, s Syntax) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// summaryOf is what a command does, in lang, as a help line continues it.
+// summaryOf is what a command does, in lang, as a help line continues it
+// (the command menus' text, lowered).
 func summaryOf(lang string, sp *Spec) string {
-	return lowerFirst(t(lang, "chat.summary."+sp.Name, nil))
+	return lowerFirst(sp.SummaryIn(lang))
 }
 
 func has(models []*core.Model, f func(*core.Model) bool) bool {

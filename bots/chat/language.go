@@ -26,7 +26,7 @@ func LanguageCommand(data string) (cmd Command, ok bool) {
 
 // languageArg is /language's argument: a code, one of the languages.
 func languageArg() Arg {
-	a := Arg{Name: "code", Hint: "code", Help: "A language code: " + strings.Join(i18n.Languages, ", "), Optional: true}
+	a := Arg{Name: "code", Hint: "code", Help: "arg.language_code", Optional: true}
 	for _, l := range i18n.Languages {
 		a.Choices = append(a.Choices, Choice{Label: LanguageName(l), Value: l})
 	}

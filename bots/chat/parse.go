@@ -1,7 +1,7 @@
 // Package chat is what the chat frontends (Telegram, Discord, the console)
 // share: the commands (what each one does and answers), the typed command
-// grammar, every reply text, and progress rendering. It imports only core
-// and the standard library.
+// grammar, every reply text, and progress rendering. It imports only core,
+// i18n and the standard library.
 package chat
 
 import (

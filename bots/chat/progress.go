@@ -13,12 +13,24 @@ import (
 const barCells = 10
 
 // Status is the text of a job's status message for ev, in the job's
-// language; frontends edit one message in place with it.
+// language; frontends edit one message in place with it. Once a job was
+// moved to another provider, its unfinished statuses say so.
 func Status(ev core.Event) string {
+	text := status(ev)
+	if len(ev.Job.Tried) > 0 && !Final(ev) && ev.Type != core.EventRetrying {
+		// The note marks a job another provider is making after the first failed.
+		text += "\n" + t(jobLang(ev.Job), "chat.retried_note", nil)
+	}
+	return text
+}
+
+func status(ev core.Event) string {
 	j := ev.Job
 	lang := jobLang(j)
 	job := i18n.Args{"Job": jobRef(j)}
 	switch ev.Type {
+	case core.EventRetrying:
+		return t(lang, "chat.status_retrying", job)
 	case core.EventQueued:
 		// The job was just accepted: its first status says what it costs.
 		return Accepted(core.Accepted{Job: j, Position: ev.Position, Balance: ev.Balance})
@@ -104,10 +116,11 @@ func (t *Throttle) Force(chatKey, msgKey, text string, now time.Time) bool {
 }
 
 // Update decides for a job event: it returns the status text and whether to
-// show it, forcing final events through. The message key is the job id.
+// show it, forcing final events and a move to another provider through.
+// The message key is the job id.
 func (t *Throttle) Update(chatKey string, ev core.Event, now time.Time) (string, bool) {
 	text := Status(ev)
-	return text, t.allow(chatKey, ev.Job.ID, text, now, Final(ev))
+	return text, t.allow(chatKey, ev.Job.ID, text, now, Final(ev) || ev.Type == core.EventRetrying)
 }
 
 // Wait is how long chatKey must wait before its next edit is allowed.

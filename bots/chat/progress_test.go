@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ func TestStatus(t *testing.T) {
 	j := testJob()
 	failed := testJob()
 	failed.State, failed.Err = core.Failed, "Timed out."
+	moved := testJob()
+	moved.Tried = []string{"fsg"}
 	tests := []struct {
 		ev   core.Event
 		want string
@@ -29,6 +32,10 @@ func TestStatus(t *testing.T) {
 		{core.Event{Type: core.EventFailed, Job: failed}, "❌ Job #12 failed: Timed out. Your 100 credits were refunded."},
 		{core.Event{Type: core.EventCanceled, Job: j}, "🚫 Job #12 canceled. Your 100 credits were refunded."},
 		{core.Event{Type: "other", Job: j}, "⏳ Job #12: queued"},
+		{core.Event{Type: core.EventRetrying, Job: moved, Progress: -1}, "⚠️ Job #12: the video service could not make it; retrying with another provider…"},
+		{core.Event{Type: core.EventPosition, Job: moved, Position: 1}, "⏳ Job #12 is queued: position 1\n↪️ retried with another provider"},
+		{core.Event{Type: core.EventProgress, Job: moved, Progress: 45}, "🎨 Job #12: 45% ▓▓▓▓░░░░░░\n↪️ retried with another provider"},
+		{core.Event{Type: core.EventDelivered, Job: moved, Progress: 100}, "✅ Job #12 done"},
 	}
 	for _, tt := range tests {
 		if got := Status(tt.ev); got != tt.want {
@@ -98,6 +105,9 @@ func TestThrottleUpdate(t *testing.T) {
 	}
 	if _, ok := th.Update("chat", ev(core.EventProgress, 10), t0.Add(time.Second)); ok {
 		t.Fatal("Update let progress through within the interval")
+	}
+	if text, ok := th.Update("chat", ev(core.EventRetrying, -1), t0.Add(1500*time.Millisecond)); !ok || !strings.Contains(text, "another provider") {
+		t.Fatalf("Update(retrying) = %q, %v; a move to another provider must pass", text, ok)
 	}
 	if text, ok := th.Update("chat", ev(core.EventDelivered, 100), t0.Add(2*time.Second)); !ok || text != "✅ Job #12 done" {
 		t.Fatalf("Update(delivered) = %q, %v; final states must pass", text, ok)

@@ -148,7 +148,8 @@ func truncate(s string, n int) string {
 	return strings.TrimRight(string(rs[:n-1]), " ") + "…"
 }
 
-// lowerFirst lowers the first letter of s ("Your jobs" → "your jobs").
+// lowerFirst lowers the first letter, whatever its script ("Сделать" →
+// "сделать"); a byte slice would cut a multi-byte letter in two.
 func lowerFirst(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	if n == 0 {

@@ -8,9 +8,41 @@ import (
 
 	"sorabot/bots/chat"
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 func ptr[T any](v T) *T { return &v }
+
+// localized is message id in the default language, which Discord shows
+// where it has no translation, and its translations keyed by Discord locale
+// (it, zh-CN, es-ES, pt-BR, ru).
+func localized(id string, args i18n.Args) (string, map[discordgo.Locale]string) {
+	tr := map[discordgo.Locale]string{}
+	for _, lang := range i18n.Languages {
+		if loc := i18n.DiscordLocale(lang); loc != "" {
+			tr[discordgo.Locale(loc)] = i18n.T(lang, id, args)
+		}
+	}
+	return i18n.T(i18n.Default, id, args), tr
+}
+
+// command is a slash command described by message id.
+func command(name, id string, opts ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommand {
+	desc, tr := localized(id, nil)
+	return &discordgo.ApplicationCommand{Name: name, Description: desc, DescriptionLocalizations: &tr, Options: opts}
+}
+
+// option is an option described by message id.
+func option(typ discordgo.ApplicationCommandOptionType, name, id string) *discordgo.ApplicationCommandOption {
+	desc, tr := localized(id, nil)
+	return &discordgo.ApplicationCommandOption{Type: typ, Name: name, Description: desc, DescriptionLocalizations: tr}
+}
+
+// choice is a choice whose name is message id.
+func choice(id string, args i18n.Args, value any) *discordgo.ApplicationCommandOptionChoice {
+	name, tr := localized(id, args)
+	return &discordgo.ApplicationCommandOptionChoice{Name: name, NameLocalizations: tr, Value: value}
+}
 
 // commands are the slash and context-menu commands: /video and /storyboard
 // with options built from the catalog, then every other command of
@@ -20,18 +52,15 @@ func commands(cat *core.Catalog, protocol string) []*discordgo.ApplicationComman
 	admin := int64(discordgo.PermissionAdministrator)
 	for _, sp := range chat.Specs() {
 		switch {
-		case sp.Hidden:
+		case sp.Hidden, sp.TypedOnly:
 		case sp.Name == chat.CmdVideo:
 			cmds = append(cmds, videoCommand(cat, protocol))
 		case sp.Name == chat.CmdStoryboard:
-			cmds = append(cmds, &discordgo.ApplicationCommand{Name: sp.Name,
-				Description: "A storyboard: shots like \"5s A city at dusk | 5s A runner\"",
-				Options: []*discordgo.ApplicationCommandOption{
-					{Type: discordgo.ApplicationCommandOptionString, Name: "shots", Description: "Shots separated by | (leave out to type them one per line)"},
-					orientationOption(),
-				}})
+			cmds = append(cmds, command(sp.Name, "discord.storyboard",
+				option(discordgo.ApplicationCommandOptionString, "shots", "discord.shots"),
+				orientationOption()))
 		default:
-			c := &discordgo.ApplicationCommand{Name: sp.Name, Description: sp.Summary}
+			c := command(sp.Name, sp.Summary)
 			for _, a := range sp.Args {
 				c.Options = append(c.Options, argOption(a))
 			}
@@ -46,8 +75,10 @@ func commands(cat *core.Catalog, protocol string) []*discordgo.ApplicationComman
 
 // argOption is a command argument as a Discord option.
 func argOption(a chat.Arg) *discordgo.ApplicationCommandOption {
-	o := &discordgo.ApplicationCommandOption{Name: a.Name, Description: a.Help, Required: !a.Optional,
-		Type: discordgo.ApplicationCommandOptionString}
+	o := option(discordgo.ApplicationCommandOptionString, a.Name, a.Help)
+	o.Required = !a.Optional
+	// A language's name is the same in every locale ("Italiano"): its
+	// choices need no localizations.
 	for _, c := range a.Choices {
 		o.Choices = append(o.Choices, &discordgo.ApplicationCommandOptionChoice{Name: c.Label, Value: c.Value})
 	}
@@ -104,9 +135,20 @@ func optionText(o *discordgo.ApplicationCommandInteractionDataOption) string {
 }
 
 func orientationOption() *discordgo.ApplicationCommandOption {
-	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "orientation",
-		Description: "portrait or landscape (default landscape)", Choices: []*discordgo.ApplicationCommandOptionChoice{
-			{Name: "landscape", Value: core.Landscape}, {Name: "portrait", Value: core.Portrait}}}
+	o := option(discordgo.ApplicationCommandOptionString, "orientation", "discord.orientation")
+	o.Choices = []*discordgo.ApplicationCommandOptionChoice{
+		choice("choice.landscape", nil, core.Landscape), choice("choice.portrait", nil, core.Portrait)}
+	return o
+}
+
+// qualityChoice is a quality as a choice: the known wire names translated,
+// any other one as it is.
+func qualityChoice(q string) *discordgo.ApplicationCommandOptionChoice {
+	switch q {
+	case "standard", "high", "small", "large":
+		return choice("choice.quality."+q, nil, q)
+	}
+	return &discordgo.ApplicationCommandOptionChoice{Name: q, Value: q}
 }
 
 // videoCommand is /video, with the catalog's models, durations and qualities as choices.
@@ -124,36 +166,39 @@ func videoCommand(cat *core.Catalog, protocol string) *discordgo.ApplicationComm
 		for _, q := range m.Qualities {
 			if !seenQ[q] && len(qualities) < 25 {
 				seenQ[q] = true
-				qualities = append(qualities, &discordgo.ApplicationCommandOptionChoice{Name: q, Value: q})
+				qualities = append(qualities, qualityChoice(q))
 			}
 		}
 	}
 	var durChoices []*discordgo.ApplicationCommandOptionChoice
 	for d := 1; d <= 60 && len(durChoices) < 25; d++ {
 		if durations[d] {
-			durChoices = append(durChoices, &discordgo.ApplicationCommandOptionChoice{Name: fmt.Sprintf("%d s", d), Value: d})
+			durChoices = append(durChoices, choice("choice.seconds", i18n.Args{"Seconds": d}, d))
 		}
 	}
-	video := &discordgo.ApplicationCommand{Name: chat.CmdVideo, Description: "Make a video from a description (attach an image to animate it)",
-		Options: []*discordgo.ApplicationCommandOption{
-			{Type: discordgo.ApplicationCommandOptionString, Name: "prompt", Description: "What the video shows", Required: true, MaxLength: 2000},
-			{Type: discordgo.ApplicationCommandOptionAttachment, Name: "image", Description: "A picture to animate (PNG, JPEG or WebP)"},
-			orientationOption(),
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "pro", Description: "Use the pro tier"},
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "watermark", Description: "Accept a watermarked video"},
-			{Type: discordgo.ApplicationCommandOptionBoolean, Name: "private", Description: "Do not publish the video (where the model allows)"},
-		}}
+	prompt := option(discordgo.ApplicationCommandOptionString, "prompt", "arg.prompt")
+	prompt.Required, prompt.MaxLength = true, 2000
+	video := command(chat.CmdVideo, "discord.video",
+		prompt,
+		option(discordgo.ApplicationCommandOptionAttachment, "image", "discord.image"),
+		orientationOption(),
+		option(discordgo.ApplicationCommandOptionBoolean, "pro", "discord.pro"),
+		option(discordgo.ApplicationCommandOptionBoolean, "watermark", "discord.watermark"),
+		option(discordgo.ApplicationCommandOptionBoolean, "private", "discord.private"))
 	if len(models) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
-			Name: "model", Description: "A model (/models lists them with prices)", Choices: models})
+		o := option(discordgo.ApplicationCommandOptionString, "model", "discord.model")
+		o.Choices = models
+		video.Options = append(video.Options, o)
 	}
 	if len(durChoices) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger,
-			Name: "duration", Description: "Length in seconds", Choices: durChoices})
+		o := option(discordgo.ApplicationCommandOptionInteger, "duration", "discord.duration")
+		o.Choices = durChoices
+		video.Options = append(video.Options, o)
 	}
 	if len(qualities) > 0 {
-		video.Options = append(video.Options, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString,
-			Name: "quality", Description: "Quality (pro models)", Choices: qualities})
+		o := option(discordgo.ApplicationCommandOptionString, "quality", "discord.quality")
+		o.Choices = qualities
+		video.Options = append(video.Options, o)
 	}
 	return video
 }

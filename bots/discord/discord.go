@@ -177,6 +177,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.register(); err != nil {
 		return err
 	}
+	// Purchases made while the bot was away, and consumes a crash cut short.
+	b.spawn(func() { b.healEntitlements(ctx) })
 	b.log.Info("discord ready", "app_id", b.app(), "http_interactions", b.key != nil, "guild", b.opt.GuildID)
 	<-ctx.Done()
 	return nil

@@ -77,6 +77,23 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 		if !b.handle(&inter{i: ic.Interaction, limit: rawLimit(e.RawData), at: time.Now()}) {
 			b.log.Warn("interaction dropped: stopping", "interaction_id", ic.ID)
 		}
+	case "ENTITLEMENT_CREATE", "ENTITLEMENT_UPDATE":
+		var ent *discordgo.Entitlement
+		switch v := e.Struct.(type) {
+		case *discordgo.EntitlementCreate:
+			ent = v.Entitlement
+		case *discordgo.EntitlementUpdate:
+			ent = v.Entitlement
+		}
+		if ent != nil && !b.spawn(func() { b.entitled(b.context(), ent, e.Type) }) {
+			b.log.Warn("entitlement left for the next start: stopping", "entitlement_id", ent.ID)
+		}
+	case "ENTITLEMENT_DELETE":
+		if v, ok := e.Struct.(*discordgo.EntitlementDelete); ok && v.Entitlement != nil {
+			if !b.spawn(func() { b.entitlementDeleted(b.context(), v.Entitlement) }) {
+				b.log.Warn("entitlement refund dropped: stopping", "entitlement_id", v.ID)
+			}
+		}
 	}
 }
 
@@ -192,6 +209,13 @@ func (b *Bot) deferReply(it *inter, private bool) bool {
 	return true
 }
 
+// editReplyButtons replaces the deferred response's text and adds buttons.
+func (b *Bot) editReplyButtons(it *inter, text string, buttons []discordgo.MessageComponent) {
+	if _, err := b.sess.InteractionResponseEdit(it.i, &discordgo.WebhookEdit{Content: ptr(clip(text)), Components: &buttons}); err != nil {
+		b.log.Warn("edit interaction response", "interaction_id", it.i.ID, "err", redact(err, b.opt.Token))
+	}
+}
+
 // editReply replaces the deferred response's text.
 func (b *Bot) editReply(it *inter, text string) {
 	if err := b.editText(b.context(), it.i, text); err != nil {
@@ -200,22 +224,24 @@ func (b *Bot) editReply(it *inter, text string) {
 }
 
 // failAfterDefer turns a public deferred response into a private error:
-// the placeholder is deleted and the error follows, seen only by the user.
-func (b *Bot) failAfterDefer(it *inter, err error) {
+// the placeholder is deleted and the error follows, seen only by the user
+// (with buttons, such as the premium buttons under a refusal for lack of
+// credits).
+func (b *Bot) failAfterDefer(it *inter, err error, buttons ...discordgo.MessageComponent) {
 	if code := core.ErrorCode(err); code == core.EINTERNAL {
 		b.log.Error("interaction failed", "interaction_id", it.i.ID, "err", err)
 	}
-	b.privateAfterDefer(it, chat.ErrorText(it.lang, err))
+	b.privateAfterDefer(it, chat.ErrorText(it.lang, err), buttons...)
 }
 
 // privateAfterDefer deletes a public deferred response and sends text as a
 // message only the user sees.
-func (b *Bot) privateAfterDefer(it *inter, text string) {
+func (b *Bot) privateAfterDefer(it *inter, text string, buttons ...discordgo.MessageComponent) {
 	if derr := b.sess.InteractionResponseDelete(it.i); derr != nil {
 		b.log.Debug("delete deferred response", "err", redact(derr, b.opt.Token))
 	}
 	if _, ferr := b.sess.FollowupMessageCreate(it.i, false, &discordgo.WebhookParams{Content: clip(text),
-		Flags: discordgo.MessageFlagsEphemeral}); ferr != nil {
+		Flags: discordgo.MessageFlagsEphemeral, Components: buttons}); ferr != nil {
 		b.log.Warn("private follow-up", "interaction_id", it.i.ID, "err", redact(ferr, b.opt.Token))
 	}
 }
@@ -245,11 +271,12 @@ func (b *Bot) handle(it *inter) bool {
 		return true
 	}
 	return b.spawn(func() {
-		l, err := chat.NewCommands(b.svc).Lang(b.context(), Platform+":"+u.ID, string(it.i.Locale))
-		if err != nil {
-			b.log.Warn("read the user's language", "interaction_id", it.i.ID, "err", err)
+		it.lang = b.lang(b.context(), u.ID, string(it.i.Locale))
+		// What the user bought and the bot has not seen yet, granted
+		// before the command (its consumption follows in the background).
+		for _, e := range it.i.Entitlements {
+			b.entitledNow(e, it.lang)
 		}
-		it.lang = l
 		switch it.i.Type {
 		case discordgo.InteractionApplicationCommand:
 			b.command(it, u)
@@ -309,7 +336,7 @@ func (b *Bot) command(it *inter, u *discordgo.User) {
 // options become the command's arguments, chat.Commands answers.
 func (b *Bot) run(ctx context.Context, it *inter, user string, data discordgo.ApplicationCommandInteractionData) {
 	sp := chat.Lookup(data.Name)
-	if sp == nil || sp.Request || sp.Hidden {
+	if sp == nil || sp.Request || sp.Hidden || sp.TypedOnly {
 		b.ephemeral(it, chat.UnknownCommand(it.lang, "/"+data.Name))
 		return
 	}
@@ -324,6 +351,10 @@ func (b *Bot) run(ctx context.Context, it *inter, user string, data discordgo.Ap
 	r := chat.NewCommands(b.svc).Run(ctx, chat.Call{User: user, Lang: it.lang, Syntax: chat.Slash, Command: cmd})
 	if core.ErrorCode(r.Err) == core.EINTERNAL {
 		b.log.Error("command failed", "command", sp.Name, "interaction_id", it.i.ID, "err", r.Err)
+	}
+	if len(r.SKUs) > 0 {
+		b.editReplyButtons(it, r.Text, premiumButtons(r.SKUs))
+		return
 	}
 	if r.Resend == nil {
 		b.editReply(it, r.Text)
@@ -424,7 +455,7 @@ func (b *Bot) accept(ctx context.Context, it *inter, user string, req core.Reque
 	}
 	acc, r := chat.NewCommands(b.svc).Submit(ctx, core.Submission{UserID: user, Key: Platform + ":interaction:" + it.i.ID, Origin: origin, Request: req, Lang: it.lang})
 	if r.Err != nil {
-		b.failAfterDefer(it, r.Err)
+		b.failAfterDefer(it, r.Err, premiumButtons(r.SKUs)...)
 		return
 	}
 	if acc.Duplicate {

@@ -194,18 +194,18 @@ func defaultMaxUpload(apiURL string) int64 {
 // Username is the bot's @name.
 func (b *Bot) Username() string { return b.username }
 
-// Run registers the commands and receives updates (long polling, or the
-// webhook when PublicURL is set) until ctx ends.
+// Run registers the commands and descriptions, and receives updates (long
+// polling, or the webhook when PublicURL is set) until ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
-	if _, err := b.api.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: commands}); err != nil {
-		b.log.Warn("setMyCommands", "err", redact(err, b.opt.Token))
-	}
+	b.register(ctx)
 	defer b.tasks.wait()
+	// Payments whose update was lost, and refunds a restart interrupted.
+	b.tasks.run(func() { b.recoverPayments(ctx) })
 	if b.opt.PublicURL != "" {
 		_, err := b.api.SetWebhook(ctx, &tg.SetWebhookParams{
 			URL:            strings.TrimRight(b.opt.PublicURL, "/") + WebhookPath,
 			SecretToken:    b.secret,
-			AllowedUpdates: []string{"message", "callback_query"},
+			AllowedUpdates: allowedUpdates,
 		})
 		if err != nil {
 			return fmt.Errorf("telegram setWebhook: %v", redact(err, b.opt.Token))

@@ -24,6 +24,8 @@ func (b *Bot) handleUpdate(ctx context.Context, u *models.Update) error {
 		return b.handleMessage(ctx, u.ID, u.Message)
 	case u.CallbackQuery != nil:
 		return b.handleCallback(ctx, u.CallbackQuery)
+	case u.PreCheckoutQuery != nil:
+		b.preCheckout(ctx, u.PreCheckoutQuery)
 	}
 	return nil
 }
@@ -48,6 +50,12 @@ func private(m *models.Message) bool { return m.Chat.Type == models.ChatTypePriv
 func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Message) error {
 	if m.From == nil || m.From.IsBot {
 		return nil
+	}
+	switch {
+	case m.SuccessfulPayment != nil:
+		return b.paid(ctx, m)
+	case m.RefundedPayment != nil:
+		return b.refunded(ctx, m)
 	}
 	if m.MediaGroupID != "" {
 		done := b.albums.add(b, updateID, m)
@@ -126,7 +134,7 @@ func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cm
 		key := fmt.Sprintf("%s:update:%d", Platform, updateID)
 		return b.submit(ctx, key, m.Chat.ID, m.ID, user, lang, cmd.Request, fileIDs)
 	}
-	call := chat.Call{User: user, Lang: lang, Syntax: chat.Typed, Command: cmd}
+	call := chat.Call{User: user, Syntax: chat.Typed, Command: cmd, Lang: lang, Refund: b.refundStar}
 	if m.ReplyToMessage != nil && m.ReplyToMessage.From != nil {
 		call.Target = userID(m.ReplyToMessage.From.ID)
 	}
@@ -134,29 +142,34 @@ func (b *Bot) command(ctx context.Context, updateID int64, m *models.Message, cm
 	if core.ErrorCode(r.Err) == core.EINTERNAL {
 		return r.Err // not confirmed: Telegram delivers the update again
 	}
-	b.send(ctx, m.Chat.ID, m.ID, r.Text, buttons(r.Buttons))
+	b.send(ctx, m.Chat.ID, m.ID, r.Text, replyMarkup(lang, r))
 	if r.Resend != nil {
 		b.resend(ctx, m, lang, r.Resend)
 	}
 	return nil
 }
 
-// buttons lays out a reply's buttons, three to a row; nil for none.
-func buttons(cs []chat.Choice) models.ReplyMarkup {
-	if len(cs) == 0 {
-		return nil
+// replyMarkup lays out a reply's buttons: its choices three to a row,
+// then one buy button per pack (buyMarkup); nil for none.
+func replyMarkup(lang string, r chat.Reply) models.ReplyMarkup {
+	if len(r.Buttons) == 0 {
+		return buyMarkup(lang, r.Packs)
 	}
 	var rows [][]models.InlineKeyboardButton
-	for i, c := range cs {
+	for i, c := range r.Buttons {
 		if i%3 == 0 {
 			rows = append(rows, nil)
 		}
 		rows[len(rows)-1] = append(rows[len(rows)-1], models.InlineKeyboardButton{Text: c.Label, CallbackData: c.Value})
 	}
+	if buy, ok := buyMarkup(lang, r.Packs).(*models.InlineKeyboardMarkup); ok {
+		rows = append(rows, buy.InlineKeyboard...)
+	}
 	return &models.InlineKeyboardMarkup{InlineKeyboard: rows}
 }
 
-// submit fetches the images and accepts the job, asked in lang.
+// submit fetches the images and accepts the job, asked in lang; a refusal
+// for lack of credits comes with buy buttons (in lang).
 func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int, user, lang string, req core.Request, fileIDs []string) error {
 	for _, id := range fileIDs {
 		data, err := b.download(ctx, id)
@@ -178,7 +191,7 @@ func (b *Bot) submit(ctx context.Context, key string, chatID int64, replyTo int,
 		if core.ErrorCode(r.Err) == core.EINTERNAL {
 			return r.Err
 		}
-		b.send(ctx, chatID, replyTo, r.Text, nil)
+		b.send(ctx, chatID, replyTo, r.Text, buyMarkup(lang, r.Packs))
 		return nil
 	}
 	// A new job's status message was posted from its EventQueued. A
@@ -249,9 +262,13 @@ func (b *Bot) send(ctx context.Context, chatID int64, replyTo int, text string, 
 	return msg.ID
 }
 
-// handleCallback serves the buttons: a language of /language, or 🔁 (the
-// same request again, for the user who made it, charged again).
+// handleCallback serves the buttons: a language of /language, a buy button,
+// or 🔁 (the same request again, for the user who made it, charged again).
 func (b *Bot) handleCallback(ctx context.Context, q *models.CallbackQuery) error {
+	if payload, ok := strings.CutPrefix(q.Data, buyPrefix); ok {
+		b.buyButton(ctx, q, payload)
+		return nil
+	}
 	lang := b.lang(ctx, &q.From)
 	if cmd, ok := chat.LanguageCommand(q.Data); ok {
 		return b.languageButton(ctx, q, lang, cmd)
@@ -290,7 +307,7 @@ func (b *Bot) languageButton(ctx context.Context, q *models.CallbackQuery, lang 
 	if m := q.Message.Message; m != nil {
 		chatID = m.Chat.ID
 	}
-	b.send(ctx, chatID, 0, r.Text, buttons(r.Buttons))
+	b.send(ctx, chatID, 0, r.Text, replyMarkup(lang, r))
 	return nil
 }
 

@@ -12,25 +12,63 @@ import (
 	"sorabot/bots/chat/chattest"
 	"sorabot/bots/telegram/telegramtest"
 	"sorabot/core"
+	"sorabot/i18n"
 )
 
 var tgFrontend = chattest.Frontend{Syntax: chat.Typed, User: tgUser}
 
-// The menu is the shared command list without the hidden and admin ones.
+// The menu is the shared command list without the hidden and admin ones,
+// registered with the description and the short description in every
+// language: English as Telegram's default, each other language for the
+// users whose client speaks it.
 func TestTelegramMenu(t *testing.T) {
 	env := chattest.NewEnv(t, tgFrontend)
 	d := startTelegram(t, env, env.Provider)
 	d.Send(t, 1, chat.CmdHelp) // Run has registered the menu by the time it answers
-	var names []string
-	for _, c := range d.fake.Commands() {
-		names = append(names, c.Command)
-		if sp := chat.Lookup(c.Command); sp == nil || c.Description != sp.Summary {
-			t.Errorf("menu entry %+v", c)
+	want := []string{"video", "storyboard", "balance", "buy", "redeem", "history", "job", "cancel", "models", "language", "help", "paysupport", "terms"}
+	for _, lang := range i18n.Languages {
+		code := lang
+		if lang == i18n.Default {
+			code = ""
+		}
+		var names []string
+		for _, c := range d.fake.CommandsIn(code) {
+			names = append(names, c.Command)
+			if sp := chat.Lookup(c.Command); sp == nil || c.Description != sp.SummaryIn(lang) {
+				t.Errorf("%s menu entry %+v", lang, c)
+			}
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("%s menu %v, want %v", lang, names, want)
+		}
+		if got := d.fake.Description(code); got != i18n.T(lang, "bot.description", nil) {
+			t.Errorf("%s description %q", lang, got)
+		}
+		if got := d.fake.ShortDescription(code); got != i18n.T(lang, "bot.short_description", nil) {
+			t.Errorf("%s short description %q", lang, got)
 		}
 	}
-	want := []string{"video", "storyboard", "balance", "history", "job", "cancel", "models", "language", "help"}
-	if !slices.Equal(names, want) {
-		t.Fatalf("menu %v, want %v", names, want)
+	if got := d.fake.CommandsIn("en"); got != nil {
+		t.Errorf("English has a menu of its own besides the default: %v", got)
+	}
+	// The translations themselves, not just whatever the catalog holds.
+	for lang, want := range map[string]string{
+		"":   "Make a video from a description",
+		"it": "Crea un video da una descrizione",
+		"zh": "根据描述生成视频",
+		"es": "Crea un vídeo a partir de una descripción",
+		"pt": "Crie um vídeo a partir de uma descrição",
+		"ru": "Создать видео по описанию",
+	} {
+		if m := d.fake.CommandsIn(lang); len(m) == 0 || m[0].Description != want {
+			t.Errorf("/video in %q: %v, want %q", lang, m, want)
+		}
+	}
+	if got := d.fake.Description("it"); !strings.Contains(got, "crediti") {
+		t.Errorf("Italian description %q", got)
+	}
+	if got := d.fake.ShortDescription("zh"); !strings.Contains(got, "短视频") {
+		t.Errorf("Chinese short description %q", got)
 	}
 }
 

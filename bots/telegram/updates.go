@@ -17,6 +17,10 @@ import (
 	"sorabot/core"
 )
 
+// allowedUpdates are the update kinds the bot handles, for getUpdates and
+// setWebhook: without pre_checkout_query nobody could pay.
+var allowedUpdates = []string{"message", "callback_query", "pre_checkout_query"}
+
 type apiReply struct {
 	OK          bool            `json:"ok"`
 	Result      json.RawMessage `json:"result"`
@@ -35,7 +39,7 @@ func (b *Bot) getUpdates(ctx context.Context, offset int64) ([]*models.Update, t
 	body, _ := json.Marshal(map[string]any{
 		"offset":          offset,
 		"timeout":         int(b.opt.PollTimeout.Seconds()),
-		"allowed_updates": []string{"message", "callback_query"},
+		"allowed_updates": allowedUpdates,
 	})
 	u := strings.TrimRight(b.opt.APIURL, "/") + "/bot" + b.opt.Token.Reveal() + "/getUpdates"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))

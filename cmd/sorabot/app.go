@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +18,6 @@ import (
 
 	"sorabot/core"
 	"sorabot/core/provider/providertest"
-	"sorabot/core/provider/sorapro"
-	"sorabot/core/provider/videocreate"
 	"sorabot/media"
 	"sorabot/metrics"
 	"sorabot/storage"
@@ -34,7 +31,7 @@ type app struct {
 	svc     *core.Service
 	media   *media.Host
 	metrics *metrics.Metrics
-	demo    *providertest.Server
+	demos   []*providertest.Server
 	mux     *http.ServeMux
 	http    *http.Server
 	lis     net.Listener
@@ -42,6 +39,13 @@ type app struct {
 	readyMu   sync.Mutex
 	readyAt   time.Time
 	readyBody readiness
+	balances  map[string]balanceCheck // by provider, refreshed with readyBody
+}
+
+// balanceCheck is a provider's balance as /readyz last asked it.
+type balanceCheck struct {
+	balance *float64
+	err     string
 }
 
 func newLogger(w io.Writer, level string, def slog.Level) *slog.Logger {
@@ -72,24 +76,20 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		a.media = media.New(cfg.PublicURL)
 		a.mux.Handle(media.Prefix, a.media)
 	}
-	provider, err := a.provider()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
+	var providers []core.ProviderConfig
+	providers, a.demos = providerClients(cfg, a.log, a.media)
 	poll := core.PollConfig{First: cfg.PollFirst, KeepAlive: cfg.PollInterval}
-	if cfg.Provider == ProviderDemo {
+	if allDemo(cfg.Providers) {
 		poll.First = cmpOr(poll.First, time.Second)
 		poll.KeepAlive = cmpOr(poll.KeepAlive, 2*time.Second)
 	}
 	a.metrics = metrics.New(metrics.Source{
-		Stats:    db.Stats,
-		QueueLen: func() int { return a.svc.QueueLen() },
-		Inflight: func() int { return a.svc.Inflight() },
+		Stats:     db.Stats,
+		QueueLen:  func() int { return a.svc.QueueLen() },
+		Providers: func() []core.ProviderStatus { return a.svc.Providers() },
 	})
 	sc := core.Config{
-		Protocol:       cfg.protocol(),
-		MaxInflight:    cfg.MaxInflight,
+		Providers:      providers,
 		UserMaxActive:  cfg.UserMaxActive,
 		UserRate:       rate.Limit(float64(cfg.UserRate) / 60),
 		Poll:           poll,
@@ -99,13 +99,15 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		Packs:          cfg.Packs,
 		SKUs:           cfg.SKUs,
 		Language:       cfg.Language,
+		PaySupport:     cfg.PaySupport,
+		Terms:          cfg.Terms,
 		Logger:         log,
 		Metrics:        a.metrics,
 	}
 	if a.media != nil {
 		sc.MediaURL = a.media.PublishFile
 	}
-	a.svc = core.NewService(sc, db, provider, cfg.Catalog)
+	a.svc = core.NewService(sc, db, nil, cfg.Catalog)
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 	a.mux.Handle("GET /metrics", a.metrics.Handler())
@@ -117,34 +119,6 @@ func cmpOr(d, def time.Duration) time.Duration {
 		return d
 	}
 	return def
-}
-
-func (a *app) provider() (core.Provider, error) {
-	cfg := a.cfg
-	switch cfg.Provider {
-	case ProviderDemo:
-		var b [16]byte
-		rand.Read(b[:])
-		key := core.Secret(hex.EncodeToString(b[:]))
-		a.demo = providertest.New(providertest.Options{Key: key.Reveal(), Duration: cfg.DemoDuration})
-		if cfg.DemoProtocol == core.ProtocolVideoCreate {
-			return a.videocreate(a.demo.URL, key), nil
-		}
-		return sorapro.New(a.demo.URL, key, sorapro.WithLogger(a.log)), nil
-	case ProviderSoraPro:
-		return sorapro.New(cfg.ProviderURL, cfg.ProviderKey, sorapro.WithLogger(a.log)), nil
-	case ProviderVideoCreate:
-		return a.videocreate(cfg.ProviderURL, cfg.ProviderKey), nil
-	}
-	return nil, fmt.Errorf("PROVIDER: %q is not supported", cfg.Provider)
-}
-
-func (a *app) videocreate(url string, key core.Secret) core.Provider {
-	opts := []videocreate.Option{videocreate.WithLogger(a.log)}
-	if a.media != nil {
-		opts = append(opts, videocreate.WithMedia(a.media))
-	}
-	return videocreate.New(url, key, opts...)
 }
 
 // start listens on SORABOT_HTTP_ADDR and starts the service.
@@ -175,8 +149,8 @@ func (a *app) close() {
 		a.http.Shutdown(ctx)
 		cancel()
 	}
-	if a.demo != nil {
-		a.demo.Close()
+	for _, d := range a.demos {
+		d.Close()
 	}
 	if a.db != nil {
 		a.db.Close()
@@ -184,45 +158,85 @@ func (a *app) close() {
 }
 
 type readiness struct {
-	Ready           bool     `json:"ready"`
-	Database        string   `json:"database"`
-	Provider        string   `json:"provider"`
-	ProviderBalance *float64 `json:"provider_balance,omitempty"`
-	Queue           int      `json:"queue"`
-	Inflight        int      `json:"inflight"`
+	Ready    bool   `json:"ready"`
+	Database string `json:"database"`
+	// Provider is "ok" when every enabled provider is up and answers,
+	// "degraded: ..." when some are not, "unavailable: ..." when none is.
+	Provider  string              `json:"provider"`
+	Providers []providerReadiness `json:"providers"`
+	Queue     int                 `json:"queue"`
+	Inflight  int                 `json:"inflight"`
 	// RecentUnavailable is the newest job that failed because the provider
 	// or its model was unavailable (within 15 minutes).
 	RecentUnavailable string `json:"recent_unavailable,omitempty"`
 }
 
+// providerReadiness is one provider in /readyz.
+type providerReadiness struct {
+	Name        string   `json:"name"`
+	Protocol    string   `json:"protocol"`
+	State       string   `json:"state"` // up, down, disabled
+	DownUntil   string   `json:"down_until,omitempty"`
+	Inflight    int      `json:"inflight"`
+	MaxInflight int      `json:"max_inflight"`
+	LastError   string   `json:"last_error,omitempty"`
+	LastErrorAt string   `json:"last_error_at,omitempty"`
+	Balance     *float64 `json:"balance,omitempty"`
+	// BalanceError is why the balance call failed.
+	BalanceError string `json:"balance_error,omitempty"`
+}
+
 // lowBalance is the provider credit under which the operator is warned.
 const lowBalance = 1000
 
+// readyz reports the database and every provider; balances and the
+// database check are refreshed at most every 15 s, the providers' states
+// are live.
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	a.readyMu.Lock()
 	defer a.readyMu.Unlock()
 	if time.Since(a.readyAt) > 15*time.Second {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		rd := readiness{Ready: true, Database: "ok", Provider: "ok"}
+		rd := readiness{Ready: true, Database: "ok"}
 		if _, err := a.db.Stats(ctx); err != nil {
 			rd.Ready, rd.Database = false, "error: "+err.Error()
 		}
-		if bc, ok := a.svc.Provider().(core.BalanceChecker); ok {
-			bal, err := bc.Balance(ctx)
-			if err != nil {
-				rd.Ready, rd.Provider = false, "unreachable: "+core.ErrorMessage(err)
-				a.log.Warn("provider not ready", "err", err)
-			} else {
-				rd.ProviderBalance = &bal
-				if bal < lowBalance {
-					a.log.Warn("provider account credit is low", "left_credits", bal)
-				}
-			}
-		}
+		a.balances = a.checkBalances(ctx)
 		a.readyBody, a.readyAt = rd, time.Now()
 	}
 	rd := a.readyBody
+	var up, enabled int
+	var bad []string
+	for _, p := range a.svc.Providers() {
+		pr := providerReadiness{Name: p.Name, Protocol: a.protocolOf(p.Name), State: p.State, Inflight: p.Inflight,
+			MaxInflight: p.MaxInflight, LastError: p.LastError}
+		if !p.DownUntil.IsZero() {
+			pr.DownUntil = p.DownUntil.UTC().Format(time.RFC3339)
+		}
+		if !p.LastErrorAt.IsZero() {
+			pr.LastErrorAt = p.LastErrorAt.UTC().Format(time.RFC3339)
+		}
+		b := a.balances[p.Name]
+		pr.Balance, pr.BalanceError = b.balance, b.err
+		if p.State != core.ProviderDisabled {
+			enabled++
+			if p.State == core.ProviderUp && b.err == "" {
+				up++
+			} else {
+				bad = append(bad, p.Name+" "+p.State)
+			}
+		}
+		rd.Providers = append(rd.Providers, pr)
+	}
+	switch {
+	case up == enabled:
+		rd.Provider = "ok"
+	case up > 0:
+		rd.Provider = "degraded: " + strings.Join(bad, ", ")
+	default:
+		rd.Ready, rd.Provider = false, "unavailable: "+strings.Join(bad, ", ")
+	}
 	rd.Queue, rd.Inflight = a.svc.QueueLen(), a.svc.Inflight()
 	if msg, at, ok := a.svc.RecentUnavailable(15 * time.Minute); ok {
 		rd.RecentUnavailable = at.UTC().Format(time.RFC3339) + " " + msg
@@ -232,4 +246,48 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(rd)
+}
+
+// checkBalances asks every enabled provider whose protocol reports one for
+// its balance, at once, each paced by its provider's rate.
+func (a *app) checkBalances(ctx context.Context) map[string]balanceCheck {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := map[string]balanceCheck{}
+	for _, p := range a.cfg.Providers {
+		if p.Disabled {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bal, ok, err := a.svc.ProviderBalance(ctx, p.Name)
+			var b balanceCheck
+			switch {
+			case err != nil:
+				b.err = core.ErrorMessage(err)
+				a.log.Warn("provider not ready", "provider", p.Name, "err", err)
+			case ok:
+				b.balance = &bal
+				if bal < lowBalance {
+					a.log.Warn("provider account credit is low", "provider", p.Name, "left_credits", bal)
+				}
+			}
+			mu.Lock()
+			out[p.Name] = b
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// protocolOf is a provider's protocol as configured (sorapro, videocreate, demo).
+func (a *app) protocolOf(name string) string {
+	for _, p := range a.cfg.Providers {
+		if p.Name == name {
+			return p.Protocol
+		}
+	}
+	return ""
 }

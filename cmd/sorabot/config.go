@@ -15,7 +15,7 @@ import (
 	"sorabot/i18n"
 )
 
-// Config is the whole configuration, read from the environment (PRODUCT.md §1).
+// Config is the whole configuration, read from the environment (README, Configuration).
 type Config struct {
 	DB           string
 	HTTPAddr     string
@@ -29,17 +29,23 @@ type Config struct {
 	Packs        []core.Pack // SORABOT_PACKS
 	SKUs         []core.SKU  // DISCORD_SKUS
 	DailyCredits int
-	PaySupport   string // the /paysupport text
-	Terms        string // the /terms text
+	PaySupport   string // the /paysupport text; "" for the built-in one, in the user's language
+	Terms        string // the /terms text; "" for the built-in one
 
 	// Language is the language of users who chose none and whose platform
 	// tells none (SORABOT_LANGUAGE), one of i18n.Languages.
 	Language string
 
-	Provider    string // sorapro | videocreate | demo
+	Provider    string // sorapro | videocreate | demo; "" with SORABOT_PROVIDERS
 	ProviderURL string
 	ProviderKey core.Secret
 	MaxInflight int
+	// ProviderRate is provider calls per second (create, status, balance).
+	ProviderRate float64
+	// ProvidersPath is SORABOT_PROVIDERS; Providers are the configured
+	// providers (from it, or the one the PROVIDER* variables make).
+	ProvidersPath string
+	Providers     []ProviderSpec
 
 	TelegramToken  core.Secret
 	TelegramAPIURL string
@@ -67,16 +73,6 @@ type Config struct {
 	DemoProtocol string
 	LogLevel     string
 }
-
-// Default texts of /paysupport and /terms (Telegram requires both of a
-// bot that sells).
-const (
-	DefaultPaySupport = "Questions about a payment? Contact the operator of this bot and give the date of the payment. " +
-		"Credits you buy are added at once; /balance lists them. The operator can refund a purchase while its credits are unspent."
-	DefaultTerms = "Credits are bought with Telegram Stars or on Discord and are spent on generated videos. " +
-		"A video that fails is refunded in credits. Credits have no cash value and cannot be transferred. " +
-		"Your prompts and images are sent to a video provider to make your videos."
-)
 
 // maxText is the longest /paysupport or /terms text (a Telegram message
 // holds 4096 characters).
@@ -152,6 +148,20 @@ func (e *env) text(name, def string) string {
 	return v
 }
 
+// number reads a positive decimal number such as 10 or 0.5.
+func (e *env) number(name string, def float64) float64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		e.fail(name, "%q is not a positive number such as 10 or 0.5", v)
+		return def
+	}
+	return f
+}
+
 func (e *env) duration(name string, def time.Duration) time.Duration {
 	v := e.str(name, "")
 	if v == "" {
@@ -219,7 +229,9 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		CatalogPath:    e.str("SORABOT_CATALOG", ""),
 		Provider:       strings.ToLower(e.str("PROVIDER", "")),
 		ProviderKey:    e.secret("PROVIDER_API_KEY"),
-		MaxInflight:    e.int("PROVIDER_MAX_INFLIGHT", 20, 1),
+		MaxInflight:    e.int("PROVIDER_MAX_INFLIGHT", defaultMaxInflight, 1),
+		ProviderRate:   e.number("PROVIDER_RATE", defaultProviderRate),
+		ProvidersPath:  e.str("SORABOT_PROVIDERS", ""),
 		TelegramToken:  e.secret("TELEGRAM_TOKEN"),
 		TelegramAPIURL: e.url("TELEGRAM_API_URL", "https://api.telegram.org"),
 		DiscordToken:   e.secret("DISCORD_TOKEN"),
@@ -237,8 +249,8 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		DemoProtocol:   strings.ToLower(e.str("SORABOT_DEMO_PROTOCOL", core.ProtocolSoraPro)),
 		LogLevel:       strings.ToLower(e.str("SORABOT_LOG_LEVEL", "")),
 		DailyCredits:   e.int("SORABOT_DAILY_CREDITS", 0, 0),
-		PaySupport:     e.text("SORABOT_PAYSUPPORT", DefaultPaySupport),
-		Terms:          e.text("SORABOT_TERMS", DefaultTerms),
+		PaySupport:     e.text("SORABOT_PAYSUPPORT", ""),
+		Terms:          e.text("SORABOT_TERMS", ""),
 		Language:       e.str("SORABOT_LANGUAGE", i18n.Default),
 	}
 	if l := i18n.Match(c.Language); l != "" {
@@ -282,26 +294,10 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		e.fail("SORABOT_DEMO_PROTOCOL", "%q is not sorapro or videocreate", c.DemoProtocol)
 	}
 	chat := c.TelegramToken != "" || c.DiscordToken != ""
-	switch c.Provider {
-	case "":
-		if chat {
-			e.fail("PROVIDER", "must be set (sorapro or videocreate) when TELEGRAM_TOKEN or DISCORD_TOKEN is set: a production bot never serves demo videos")
-		} else {
-			c.Provider = ProviderDemo
-		}
-	case ProviderDemo:
-	case ProviderSoraPro:
-		c.ProviderURL = e.url("PROVIDER_URL", "https://freesoragenerator.com")
-	case ProviderVideoCreate:
-		c.ProviderURL = e.url("PROVIDER_URL", "")
-		if c.ProviderURL == "" && e.str("PROVIDER_URL", "") == "" {
-			e.fail("PROVIDER_URL", "is required for PROVIDER=videocreate")
-		}
-	default:
-		e.fail("PROVIDER", "%q is not sorapro, videocreate or demo", c.Provider)
-	}
-	if c.Provider != ProviderDemo && c.Provider != "" && c.ProviderKey == "" && !strings.Contains(strings.Join(e.errs, "\n"), "PROVIDER_API_KEY") {
-		e.fail("PROVIDER_API_KEY", "is required for PROVIDER=%s (or PROVIDER_API_KEY_FILE)", c.Provider)
+	if c.ProvidersPath != "" {
+		c.loadProviders(e)
+	} else {
+		c.singleProvider(e, chat)
 	}
 	for name, v := range map[string]string{"DISCORD_GUILD_ID": c.DiscordGuildID, "DISCORD_APP_ID": c.DiscordAppID} {
 		if v != "" && strings.Trim(v, "0123456789") != "" {
@@ -329,10 +325,53 @@ func LoadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 			}
 		}
 	}
+	if len(c.Providers) > 0 {
+		if err := core.CheckRoutes(c.Catalog, providerInfos(c.Providers)); err != nil {
+			e.fail("SORABOT_CATALOG", "%v", err)
+		}
+	}
 	if len(e.errs) > 0 {
 		return c, fmt.Errorf("invalid configuration:\n  %s", strings.Join(e.errs, "\n  "))
 	}
 	return c, nil
+}
+
+// singleProvider reads the PROVIDER* variables: one provider named after
+// its protocol.
+func (c *Config) singleProvider(e *env, chat bool) {
+	switch c.Provider {
+	case "":
+		if chat {
+			e.fail("PROVIDER", "must be set (sorapro or videocreate) when TELEGRAM_TOKEN or DISCORD_TOKEN is set: a production bot never serves demo videos")
+		} else {
+			c.Provider = ProviderDemo
+		}
+	case ProviderDemo:
+	case ProviderSoraPro:
+		c.ProviderURL = e.url("PROVIDER_URL", defaultSoraProURL)
+	case ProviderVideoCreate:
+		c.ProviderURL = e.url("PROVIDER_URL", "")
+		if c.ProviderURL == "" && e.str("PROVIDER_URL", "") == "" {
+			e.fail("PROVIDER_URL", "is required for PROVIDER=videocreate")
+		}
+	default:
+		e.fail("PROVIDER", "%q is not sorapro, videocreate or demo", c.Provider)
+	}
+	if c.Provider != ProviderDemo && c.Provider != "" && c.ProviderKey == "" && !strings.Contains(strings.Join(e.errs, "\n"), "PROVIDER_API_KEY") {
+		e.fail("PROVIDER_API_KEY", "is required for PROVIDER=%s (or PROVIDER_API_KEY_FILE)", c.Provider)
+	}
+	c.Providers = []ProviderSpec{{Name: c.Provider, Protocol: c.Provider, Wire: c.protocol(), URL: c.ProviderURL,
+		Key: c.ProviderKey, MaxInflight: c.MaxInflight, Rate: c.ProviderRate}}
+}
+
+// loadProviders reads SORABOT_PROVIDERS, which replaces the PROVIDER* variables.
+func (c *Config) loadProviders(e *env) {
+	for _, name := range providerVars {
+		if e.str(name, "") != "" {
+			e.fail("SORABOT_PROVIDERS", "set either SORABOT_PROVIDERS or %s (the PROVIDER* variables), not both", name)
+		}
+	}
+	c.Providers = e.loadProviders(c.ProvidersPath)
 }
 
 // protocol is the wire protocol the configured provider speaks.

@@ -22,7 +22,7 @@ func TestConfigCredits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Packs) != 0 || len(c.SKUs) != 0 || c.DailyCredits != 0 || c.PaySupport != DefaultPaySupport || c.Terms != DefaultTerms {
+	if len(c.Packs) != 0 || len(c.SKUs) != 0 || c.DailyCredits != 0 || c.PaySupport != "" || c.Terms != "" {
 		t.Fatalf("defaults: %+v %+v %d %q %q", c.Packs, c.SKUs, c.DailyCredits, c.PaySupport, c.Terms)
 	}
 	c, err = loadEnv(map[string]string{

@@ -396,12 +396,42 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{[]string{"DISCORD_GUILD_ID=my-server"}, "DISCORD_GUILD_ID"},
 		{[]string{"TELEGRAM_API_URL=ftp://x"}, "TELEGRAM_API_URL"},
 		{[]string{"SORABOT_POLL_FIRST=soon"}, "SORABOT_POLL_FIRST"},
+		{[]string{"PROVIDER_RATE=fast"}, "PROVIDER_RATE"},
+		{[]string{"PROVIDER_RATE=0"}, "PROVIDER_RATE"},
 	} {
 		env := append([]string{"SORABOT_DB=" + filepath.Join(t.TempDir(), "db")}, tc.env...)
 		p := startMain(t, env, "serve")
 		err := p.finish()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err %v, want it to name %s", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestProviderRate(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  float64
+		bad   bool
+	}{
+		{"", 10, false},
+		{"1000", 1000, false},
+		{" 0.5 ", 0.5, false},
+		{"0", 0, true},
+		{"-3", 0, true},
+		{"NaN", 0, true},
+		{"Inf", 0, true},
+		{"ten", 0, true},
+	} {
+		env := map[string]string{"PROVIDER_RATE": tc.value}
+		c, err := LoadConfig(func(k string) string { return env[k] }, nil)
+		switch {
+		case tc.bad && (err == nil || !strings.Contains(err.Error(), "PROVIDER_RATE")):
+			t.Errorf("PROVIDER_RATE=%q: err %v, want one naming PROVIDER_RATE", tc.value, err)
+		case !tc.bad && err != nil:
+			t.Errorf("PROVIDER_RATE=%q: %v", tc.value, err)
+		case !tc.bad && c.ProviderRate != tc.want:
+			t.Errorf("PROVIDER_RATE=%q: rate %v, want %v", tc.value, c.ProviderRate, tc.want)
 		}
 	}
 }

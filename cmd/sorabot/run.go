@@ -25,6 +25,8 @@ commands:
   ledger verify    check that every balance equals the sum of its ledger
                    entries, and every job, purchase, refund, daily allowance
                    and promo code against them
+  providers check  call every configured provider (balance or an authenticated
+                   read), print a table, fail if an enabled one fails
 
 Configuration comes from the environment; see README.md.
 `
@@ -50,6 +52,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("usage: sorabot ledger verify")
 		}
 		return m.ledgerVerify(ctx)
+	case "providers":
+		if len(args) != 1 || args[0] != "check" {
+			return fmt.Errorf("usage: sorabot providers check")
+		}
+		return m.providersCheck(ctx)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -142,7 +149,7 @@ func (m *Main) console(ctx context.Context, fromServe bool) error {
 		return err
 	}
 	if fromServe {
-		if cfg.Provider == ProviderDemo {
+		if allDemo(cfg.Providers) {
 			fmt.Fprintln(m.Stdout, "No TELEGRAM_TOKEN or DISCORD_TOKEN is set: starting the console with the built-in demo provider (sample videos, no real generation).")
 		} else {
 			fmt.Fprintln(m.Stdout, "No TELEGRAM_TOKEN or DISCORD_TOKEN is set: starting the console.")
@@ -156,7 +163,7 @@ func (m *Main) console(ctx context.Context, fromServe bool) error {
 	defer a.close()
 	c := console.New(a.svc, console.Options{
 		In: m.Stdin, Out: m.Stdout, User: consoleUser(m.getenv), OutDir: cfg.OutDir,
-		Provider: cfg.Provider,
+		Provider: cfg.providerLabel(),
 	})
 	a.svc.SetFrontend(console.Platform, c)
 	if err := a.start(ctx); err != nil {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
@@ -82,12 +85,21 @@ func checkCommands(cmds []*discordgo.ApplicationCommand) fieldErrors {
 			if n := utf8.RuneCountInString(c.Description); n < 1 || n > 100 {
 				e["description"] = leafError("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
 			}
+			if c.NameLocalizations != nil {
+				e.add("name_localizations", checkLocalizations(*c.NameLocalizations, checkName))
+			}
+			if c.DescriptionLocalizations != nil {
+				e.add("description_localizations", checkLocalizations(*c.DescriptionLocalizations, checkDescription))
+			}
 		default:
 			if n := utf8.RuneCountInString(c.Name); n < 1 || n > 32 {
 				e["name"] = leafError("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
 			}
 			if c.Description != "" {
 				e["description"] = leafError("APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION", "Context menu commands cannot have description")
+			}
+			if c.NameLocalizations != nil {
+				e.add("name_localizations", checkLocalizations(*c.NameLocalizations, checkLength(32)))
 			}
 		}
 		if oe := checkOptions(c.Options); oe != nil {
@@ -117,6 +129,8 @@ func checkOptions(opts []*discordgo.ApplicationCommandOption) fieldErrors {
 		if n := utf8.RuneCountInString(o.Description); n < 1 || n > 100 {
 			e["description"] = leafError("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
 		}
+		e.add("name_localizations", checkLocalizations(o.NameLocalizations, checkName))
+		e.add("description_localizations", checkLocalizations(o.DescriptionLocalizations, checkDescription))
 		if o.Type < 1 || o.Type > 11 {
 			e["type"] = leafError("BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}.")
 		}
@@ -128,6 +142,8 @@ func checkOptions(opts []*discordgo.ApplicationCommandOption) fieldErrors {
 		}
 		if len(o.Choices) > 25 {
 			e["choices"] = leafError("BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+		} else {
+			e.add("choices", checkChoices(o.Choices))
 		}
 		if sub := checkOptions(o.Options); sub != nil {
 			e["options"] = sub
@@ -140,6 +156,84 @@ func checkOptions(opts []*discordgo.ApplicationCommandOption) fieldErrors {
 		return nil
 	}
 	return errs
+}
+
+func checkChoices(choices []*discordgo.ApplicationCommandOptionChoice) fieldErrors {
+	errs := fieldErrors{}
+	for i, c := range choices {
+		e := fieldErrors{}
+		e.add("name", checkLength(100)(c.Name))
+		e.add("name_localizations", checkLocalizations(c.NameLocalizations, checkLength(100)))
+		if len(e) > 0 {
+			errs[fmt.Sprint(i)] = e
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// add sets field to errs unless errs is nil.
+func (e fieldErrors) add(field string, errs fieldErrors) {
+	if errs != nil {
+		e[field] = errs
+	}
+}
+
+// locales are the keys Discord takes in name_localizations and
+// description_localizations: its AvailableLocalesEnum.
+var locales = sync.OnceValue(func() []string {
+	var out []string
+	enum, _ := loadSpec().schemas["AvailableLocalesEnum"].(map[string]any)
+	members, _ := enum["oneOf"].([]any)
+	for _, m := range members {
+		if c, ok := m.(map[string]any)["const"].(string); ok {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		panic("discordtest: embedded OpenAPI spec has no AvailableLocalesEnum")
+	}
+	return out
+})
+
+// checkLocalizations checks a localization map: Discord's locales as keys
+// (an unknown one, "pt_BR" or "zh", is refused as Discord refuses it),
+// each value by check.
+func checkLocalizations(m map[discordgo.Locale]string, check func(string) fieldErrors) fieldErrors {
+	errs := fieldErrors{}
+	for loc, v := range m {
+		if !slices.Contains(locales(), string(loc)) {
+			errs[string(loc)] = leafError("BASE_TYPE_CHOICES", "Value must be one of ('"+strings.Join(locales(), "', '")+"').")
+			continue
+		}
+		errs.add(string(loc), check(v))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// checkName checks a chat command's or an option's name in any language.
+func checkName(name string) fieldErrors {
+	if !commandNameRE.MatchString(name) || name != lower(name) {
+		return leafError("APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+	}
+	return nil
+}
+
+func checkDescription(d string) fieldErrors { return checkLength(100)(d) }
+
+// checkLength checks that a text has 1 to max characters.
+func checkLength(max int) func(string) fieldErrors {
+	return func(s string) fieldErrors {
+		if n := utf8.RuneCountInString(s); n < 1 || n > max {
+			return leafError("BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between 1 and %d in length.", max))
+		}
+		return nil
+	}
 }
 
 func lower(s string) string {

@@ -11,6 +11,14 @@
 // a real Discord would punish silently (a late acknowledgement, a request sent
 // while a rate limit says wait) are collected as Violations.
 //
+// Registered commands (PUT .../commands, a bulk overwrite) follow Discord's
+// rules: lowercase names of 1-32 letters, digits, - and _; descriptions of
+// 1-100 characters; required options first; at most 25 options and 25
+// choices of 1-100 characters; and in name_localizations and
+// description_localizations only the locales of the spec's
+// AvailableLocalesEnum as keys ("pt-BR", never "pt_BR" or "pt"), with
+// values under the same rules as the texts they translate.
+//
 // Monetization (sku.go, entitlement.go):
 //
 //	AddSKU(SKU{ID, Type, Name, Flags})   the application's SKUs, listed by GET

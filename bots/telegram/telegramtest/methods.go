@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-telegram/bot/models"
 )
@@ -278,10 +279,28 @@ func (s *Server) answerCallbackQuery(_ context.Context, r *request) (any, *apiEr
 	return true, nil
 }
 
-var commandRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+var (
+	commandRE  = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+	languageRE = regexp.MustCompile(`^([a-z]{2})?$`)
+)
+
+// languageCode is a request's language_code: empty (every language without
+// a dedicated setting) or two lowercase letters, as TDLib checks it
+// ("it", never "zh-hans", "pt-BR" or "IT").
+func languageCode(r *request) (string, *apiError) {
+	code := r.params["language_code"]
+	if !languageRE.MatchString(code) {
+		return "", badRequest("invalid language code specified")
+	}
+	return code, nil
+}
 
 // commandKey names the scope and language a command list applies to.
-func commandKey(r *request) string {
+func commandKey(r *request) (string, *apiError) {
+	code, e := languageCode(r)
+	if e != nil {
+		return "", e
+	}
 	scope := r.params["scope"]
 	if scope != "" {
 		var v map[string]any
@@ -294,10 +313,14 @@ func commandKey(r *request) string {
 			}
 		}
 	}
-	return scope + "|" + r.params["language_code"]
+	return scope + "|" + code, nil
 }
 
 func (s *Server) setMyCommands(_ context.Context, r *request) (any, *apiError) {
+	key, e := commandKey(r)
+	if e != nil {
+		return nil, e
+	}
 	var cmds []models.BotCommand
 	if err := json.Unmarshal([]byte(r.params["commands"]), &cmds); err != nil {
 		return nil, badRequest("can't parse commands JSON object")
@@ -309,9 +332,13 @@ func (s *Server) setMyCommands(_ context.Context, r *request) (any, *apiError) {
 		if !commandRE.MatchString(c.Command) {
 			return nil, badRequest("BOT_COMMAND_INVALID")
 		}
+		// TDLib trims the description and counts characters.
 		d := strings.TrimSpace(c.Description)
-		if d == "" || utf16Len(d) > 256 {
-			return nil, badRequest("BOT_COMMAND_DESCRIPTION_INVALID")
+		if d == "" {
+			return nil, badRequest("command description must be non-empty")
+		}
+		if utf8.RuneCountInString(d) > 256 {
+			return nil, badRequest("command description length must not exceed 256")
 		}
 	}
 	s.mu.Lock()
@@ -319,7 +346,6 @@ func (s *Server) setMyCommands(_ context.Context, r *request) (any, *apiError) {
 	if s.commandSets == nil {
 		s.commandSets = map[string][]models.BotCommand{}
 	}
-	key := commandKey(r)
 	if len(cmds) == 0 {
 		delete(s.commandSets, key)
 	} else {
@@ -329,9 +355,13 @@ func (s *Server) setMyCommands(_ context.Context, r *request) (any, *apiError) {
 }
 
 func (s *Server) getMyCommands(_ context.Context, r *request) (any, *apiError) {
+	key, e := commandKey(r)
+	if e != nil {
+		return nil, e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmds := s.commandSets[commandKey(r)]
+	cmds := s.commandSets[key]
 	if cmds == nil {
 		cmds = []models.BotCommand{}
 	}
@@ -339,15 +369,23 @@ func (s *Server) getMyCommands(_ context.Context, r *request) (any, *apiError) {
 }
 
 func (s *Server) deleteMyCommands(_ context.Context, r *request) (any, *apiError) {
+	key, e := commandKey(r)
+	if e != nil {
+		return nil, e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.commandSets, commandKey(r))
+	delete(s.commandSets, key)
 	return true, nil
 }
 
 // Commands returns the command list set for the default scope and language.
-func (s *Server) Commands() []models.BotCommand {
+func (s *Server) Commands() []models.BotCommand { return s.CommandsIn("") }
+
+// CommandsIn returns the command list set for the default scope and
+// language_code lang ("" for the default), nil when none is.
+func (s *Server) CommandsIn(lang string) []models.BotCommand {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]models.BotCommand(nil), s.commandSets["|"]...)
+	return append([]models.BotCommand(nil), s.commandSets["|"+lang]...)
 }

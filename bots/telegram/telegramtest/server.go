@@ -39,6 +39,13 @@
 //	                            is its telegram_payment_charge_id
 //	Charges(), WaitCharge(timeout, chargeID, match)  what was paid and refunded
 //
+// Bot settings per language: setMyCommands, setMyDescription and
+// setMyShortDescription (and their getters) take a language_code that is
+// empty or two lowercase letters ("invalid language code specified"
+// otherwise, as TDLib answers); command descriptions have 1-256 characters,
+// descriptions at most 512, short descriptions at most 120. CommandsIn,
+// Description and ShortDescription show what was set for a language.
+//
 // As on Telegram, an update kind missing from a non-empty allowed_updates
 // (getUpdates or setWebhook) is never delivered; an empty or never given
 // list means every kind but chat_member and the reactions.
@@ -115,6 +122,8 @@ type Server struct {
 	nextCB    int64
 
 	stars payState
+
+	descriptions descriptions // by language_code
 }
 
 // New starts a server on 127.0.0.1 with a random port.
@@ -345,6 +354,10 @@ func init() {
 		"setMyCommands":          (*Server).setMyCommands,
 		"getMyCommands":          (*Server).getMyCommands,
 		"deleteMyCommands":       (*Server).deleteMyCommands,
+		"setMyDescription":       (*Server).setMyDescription,
+		"getMyDescription":       (*Server).getMyDescription,
+		"setMyShortDescription":  (*Server).setMyShortDescription,
+		"getMyShortDescription":  (*Server).getMyShortDescription,
 		"sendMessage":            (*Server).sendMessage,
 		"sendPhoto":              (*Server).sendPhoto,
 		"sendDocument":           (*Server).sendDocument,

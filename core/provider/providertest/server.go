@@ -1,5 +1,5 @@
-// Package providertest emulates both provider protocols (PROTOCOLS.md A and
-// B) on a real loopback listener: it validates requests the way the real
+// Package providertest emulates both provider protocols (docs/PROTOCOLS.md)
+// on a real loopback listener: it validates requests the way the real
 // services do, runs tasks through pending → running → done on a clock, serves
 // a real MP4 as the result, records what it received and can be scripted to
 // fail. Tests, benchmarks and the binary's demo mode use it.
@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,9 @@ type Options struct {
 	// Key is the bearer key both protocols require; empty accepts any
 	// request, with or without an Authorization header.
 	Key string
+	// Keys are more keys accepted beside Key (several accounts at one
+	// reseller).
+	Keys []string
 	// Duration is how long a task takes from creation to its result
 	// (DefaultDuration when zero). The first tenth is pending, the rest
 	// running with progress rising linearly.
@@ -117,6 +121,8 @@ type TaskInfo struct {
 	// FailReason, when set, makes the task fail with it when it would finish.
 	FailReason string
 	Polls      int
+	// Key is the bearer key the create came with.
+	Key string
 }
 
 type task struct {
@@ -369,7 +375,17 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 
 // authorized checks the bearer key.
 func (s *Server) authorized(r *http.Request) bool {
-	return s.opt.Key == "" || r.Header.Get("Authorization") == "Bearer "+s.opt.Key
+	if s.opt.Key == "" {
+		return true
+	}
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && (key == s.opt.Key || slices.Contains(s.opt.Keys, key))
+}
+
+// bearer is the request's bearer key.
+func bearer(r *http.Request) string {
+	k, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return k
 }
 
 // takeFault pops the next scripted fault of a queue.
@@ -415,11 +431,11 @@ func (s *Server) generic(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	return false
 }
 
-// newTask stores a task created from a valid request.
-func (s *Server) newTask(protocol, id, model string, body map[string]any) *task {
+// newTask stores a task created from a valid request made with key.
+func (s *Server) newTask(protocol, id, model, key string, body map[string]any) *task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := &task{TaskInfo{ID: id, Protocol: protocol, Model: model, Created: time.Now(), Duration: s.duration, Body: body}}
+	t := &task{TaskInfo{ID: id, Protocol: protocol, Model: model, Created: time.Now(), Duration: s.duration, Body: body, Key: key}}
 	if len(s.taskFails) > 0 {
 		t.FailReason = s.taskFails[0]
 		s.taskFails = s.taskFails[1:]

@@ -312,3 +312,21 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("Creates %d Tasks %d", srv.Creates(), len(srv.Tasks()))
 	}
 }
+
+func TestSeveralKeys(t *testing.T) {
+	s := New(Options{Key: testKey, Keys: []string{"k-2"}})
+	defer s.Close()
+	body := `{"model":"sora-2-text-to-video","prompt":"a cat","nFrames":"10"}`
+	for _, key := range []string{testKey, "k-2"} {
+		if a := call(t, "POST", s.URL+"/api/v1/video/sora-pro", key, body); a.status != 200 || a.body["code"] != 0.0 {
+			t.Fatalf("key %s: %d %v", key, a.status, a.body)
+		}
+	}
+	if a := call(t, "POST", s.URL+"/api/v1/video/sora-pro", "k-3", body); a.status != http.StatusUnauthorized {
+		t.Errorf("an unknown key: %d", a.status)
+	}
+	tasks := s.Tasks()
+	if len(tasks) != 2 || tasks[0].Key != testKey || tasks[1].Key != "k-2" {
+		t.Errorf("tasks %+v", tasks)
+	}
+}

@@ -79,7 +79,7 @@ func (s *Server) soraCreate(w http.ResponseWriter, r *http.Request) {
 	if f, ok := s.takeFault(&s.createFaults); ok {
 		var id string
 		if f.Accept {
-			id = s.soraAccept(body)
+			id = s.soraAccept(r, body)
 		}
 		if s.soraFault(w, r, f) {
 			return
@@ -93,16 +93,16 @@ func (s *Server) soraCreate(w http.ResponseWriter, r *http.Request) {
 		soraError(w, http.StatusOK, 400, msg)
 		return
 	}
-	id := s.soraAccept(body)
+	id := s.soraAccept(r, body)
 	writeJSON(w, http.StatusOK, soraReply{Message: "ok", Data: map[string]string{"taskId": id}})
 }
 
-func (s *Server) soraAccept(body map[string]any) string {
+func (s *Server) soraAccept(r *http.Request, body map[string]any) string {
 	var b [16]byte
 	rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	model, _ := body["model"].(string)
-	s.newTask(core.ProtocolSoraPro, id, model, body)
+	s.newTask(core.ProtocolSoraPro, id, model, bearer(r), body)
 	return id
 }
 

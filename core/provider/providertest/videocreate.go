@@ -61,7 +61,7 @@ func (s *Server) vcCreate(w http.ResponseWriter, r *http.Request) {
 	if f, ok := s.takeFault(&s.createFaults); ok {
 		var id string
 		if f.Accept {
-			id = s.vcAccept(body)
+			id = s.vcAccept(r, body)
 		}
 		if s.vcFault(w, r, f) {
 			return
@@ -75,7 +75,7 @@ func (s *Server) vcCreate(w http.ResponseWriter, r *http.Request) {
 		vcError(w, http.StatusBadRequest, code, msg)
 		return
 	}
-	s.vcCreated(w, s.vcAccept(body))
+	s.vcCreated(w, s.vcAccept(r, body))
 }
 
 func (s *Server) vcCreated(w http.ResponseWriter, id string) {
@@ -86,7 +86,7 @@ func (s *Server) vcCreated(w http.ResponseWriter, id string) {
 
 var lowerBase32 = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
-func (s *Server) vcAccept(body map[string]any) string {
+func (s *Server) vcAccept(r *http.Request, body map[string]any) string {
 	var b [16]byte
 	rand.Read(b[:])
 	model, _ := body["model"].(string)
@@ -95,7 +95,7 @@ func (s *Server) vcAccept(body map[string]any) string {
 		prefix = "video"
 	}
 	id := prefix + ":task_" + lowerBase32.EncodeToString(b[:])[:26]
-	s.newTask(core.ProtocolVideoCreate, id, model, body)
+	s.newTask(core.ProtocolVideoCreate, id, model, bearer(r), body)
 	return id
 }
 

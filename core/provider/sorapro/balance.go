@@ -55,3 +55,17 @@ func parseBalance(status int, body []byte) (float64, error) {
 	}
 	return 0, fail(status, "no left_credits in reply: "+string(body), unavailable, false)
 }
+
+// CheckAccess checks the address and the key with the balance call.
+func (c *Client) CheckAccess(ctx context.Context) core.Access {
+	status, reply, err := c.post(ctx, balancePath, struct{}{})
+	if err != nil {
+		return c.conn.Access(0, err, nil)
+	}
+	b, err := parseBalance(status, reply)
+	a := c.conn.Access(status, nil, err)
+	if err == nil {
+		a.Balance, a.HasBalance = b, true
+	}
+	return a
+}

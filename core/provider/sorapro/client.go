@@ -1,6 +1,7 @@
 // Package sorapro is a client for the "sora-pro" create-task protocol of
-// seed 000 (PROTOCOLS.md A): JSON over POST, errors mostly as HTTP 200 with
-// a non-zero code, tasks polled through check-result.
+// freesoragenerator.com and its sister sites (docs/PROTOCOLS.md): JSON over
+// POST, errors mostly as HTTP 200 with a non-zero code, tasks polled through
+// check-result.
 package sorapro
 
 import (
@@ -27,6 +28,7 @@ type Client struct {
 var (
 	_ core.Provider       = (*Client)(nil)
 	_ core.BalanceChecker = (*Client)(nil)
+	_ core.AccessChecker  = (*Client)(nil)
 )
 
 // Option configures a Client.

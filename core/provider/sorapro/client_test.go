@@ -189,10 +189,10 @@ func TestImageURLOnlyWithoutData(t *testing.T) {
 
 func TestSubmitFailures(t *testing.T) {
 	tests := []wiretest.SubmitCase{
-		{Name: "unknown model", Model: "sora-2-text-to-video-stable", Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
-		{Name: "model paused", Fault: &providertest.Fault{Message: providertest.ReasonModelPaused}, Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{Name: "unknown model", Model: "sora-2-text-to-video-stable", Code: core.EUNAVAILABLE, Refused: true, Msg: "model is unavailable"},
+		{Name: "model paused", Fault: &providertest.Fault{Message: providertest.ReasonModelPaused}, Code: core.EUNAVAILABLE, Refused: true, Msg: "model is unavailable"},
 		{Name: "content policy", Fault: &providertest.Fault{Message: providertest.ReasonContentPolicy}, Code: core.EINVALID, Msg: "rephrase"},
-		{Name: "no credits", Fault: &providertest.Fault{Message: providertest.ReasonNoCredits}, Code: core.EUNAVAILABLE, Msg: "busy", Operator: true},
+		{Name: "no credits", Fault: &providertest.Fault{Message: providertest.ReasonNoCredits}, Code: core.EUNAVAILABLE, Refused: true, Msg: "busy", Operator: true},
 		{Name: "generic", Fault: &providertest.Fault{Message: "something odd"}, Code: core.EUNAVAILABLE, Msg: "could not take"},
 		{Name: "HTTP 500", Fault: &providertest.Fault{Status: 500}, Code: core.EUNAVAILABLE, Temp: true},
 		{Name: "HTTP 503", Fault: &providertest.Fault{Status: 503, Garbage: true}, Code: core.EUNAVAILABLE, Temp: true},
@@ -220,7 +220,7 @@ func TestSubmitBadKey(t *testing.T) {
 	c := sorapro.New(srv.URL, core.Secret("wrong"), sorapro.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	m, r := normalize(t, core.Request{Prompt: "a cat"})
 	_, err := c.Submit(t.Context(), m, r)
-	if core.ErrorCode(err) != core.EUNAVAILABLE || core.IsTemporary(err) || !strings.Contains(core.ErrorMessage(err), "busy") {
+	if core.ErrorCode(err) != core.EUNAVAILABLE || core.IsTemporary(err) || !core.IsRefused(err) || !strings.Contains(core.ErrorMessage(err), "busy") {
 		t.Errorf("Submit with a bad key: %v", err)
 	}
 	if !strings.Contains(logs.String(), "operator") {
@@ -339,4 +339,8 @@ func TestKeyNeverInErrors(t *testing.T) {
 	if strings.Contains(logs.String(), key) {
 		t.Errorf("the key is in the logs: %s", logs)
 	}
+}
+
+func TestCheckAccess(t *testing.T) {
+	wiretest.CheckAccess(t, func(url string, key core.Secret) core.AccessChecker { return sorapro.New(url, key) }, true)
 }

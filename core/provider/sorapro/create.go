@@ -13,7 +13,7 @@ import (
 	"sorabot/core/provider/internal/wire"
 )
 
-// createBody is the create call's JSON (seed 000). Field names are the wire's.
+// createBody is the create call's JSON. Field names are the wire's.
 type createBody struct {
 	Model           string `json:"model"`
 	Prompt          string `json:"prompt,omitempty"`

@@ -1,5 +1,5 @@
-// Package videocreate is a client for the /v1/video/create protocol of seed
-// 001 (PROTOCOLS.md B), served by one-api/new-api style gateways: images
+// Package videocreate is a client for the /v1/video/create protocol
+// (docs/PROTOCOLS.md), served by one-api/new-api style gateways: images
 // travel as public URLs, errors come in the OpenAI error envelope with a 4xx.
 package videocreate
 
@@ -26,6 +26,7 @@ type Client struct {
 var (
 	_ core.Provider       = (*Client)(nil)
 	_ core.RequestChecker = (*Client)(nil)
+	_ core.AccessChecker  = (*Client)(nil)
 )
 
 // Option configures a Client.

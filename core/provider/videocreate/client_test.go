@@ -203,11 +203,11 @@ func TestImages(t *testing.T) {
 
 func TestSubmitFailures(t *testing.T) {
 	tests := []wiretest.SubmitCase{
-		{Name: "unknown model", Model: "veo-3.1", Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
-		{Name: "no channel for the model, as a 503", Fault: &providertest.Fault{Status: 503, Code: "model_not_found", Message: "no available channel for model sora-2"}, Code: core.EUNAVAILABLE, Msg: "model is unavailable"},
+		{Name: "unknown model", Model: "veo-3.1", Code: core.EUNAVAILABLE, Refused: true, Msg: "model is unavailable"},
+		{Name: "no channel for the model, as a 503", Fault: &providertest.Fault{Status: 503, Code: "model_not_found", Message: "no available channel for model sora-2"}, Code: core.EUNAVAILABLE, Refused: true, Msg: "model is unavailable"},
 		{Name: "content policy", Fault: &providertest.Fault{Status: 400, Code: "content_policy_violation", Message: providertest.ReasonContentPolicy}, Code: core.EINVALID, Msg: "rephrase"},
-		{Name: "no quota 403", Fault: &providertest.Fault{Status: 403, Code: "insufficient_user_quota", Message: "user quota is not enough"}, Code: core.EUNAVAILABLE, Msg: "busy", Operator: true},
-		{Name: "no quota 402", Fault: &providertest.Fault{Status: 402, Message: "payment required"}, Code: core.EUNAVAILABLE, Msg: "busy", Operator: true},
+		{Name: "no quota 403", Fault: &providertest.Fault{Status: 403, Code: "insufficient_user_quota", Message: "user quota is not enough"}, Code: core.EUNAVAILABLE, Refused: true, Msg: "busy", Operator: true},
+		{Name: "no quota 402", Fault: &providertest.Fault{Status: 402, Message: "payment required"}, Code: core.EUNAVAILABLE, Refused: true, Msg: "busy", Operator: true},
 		{Name: "rate limited", Fault: &providertest.Fault{Status: 429, RetryAfter: 1, Message: "rate limit"}, Code: core.EUNAVAILABLE, Temp: true, Wait: time.Second},
 		{Name: "HTTP 500", Fault: &providertest.Fault{Status: 500}, Code: core.EUNAVAILABLE, Temp: true},
 		{Name: "HTTP 502 garbage", Fault: &providertest.Fault{Status: 502, Garbage: true}, Code: core.EUNAVAILABLE, Temp: true},
@@ -234,7 +234,7 @@ func TestBadKey(t *testing.T) {
 	c := videocreate.New(srv.URL, core.Secret("wrong"), videocreate.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	m, r := normalize(t, core.Request{Prompt: "a cat"})
 	_, err := c.Submit(t.Context(), m, r)
-	if core.ErrorCode(err) != core.EUNAVAILABLE || core.IsTemporary(err) || !strings.Contains(core.ErrorMessage(err), "busy") {
+	if core.ErrorCode(err) != core.EUNAVAILABLE || core.IsTemporary(err) || !core.IsRefused(err) || !strings.Contains(core.ErrorMessage(err), "busy") {
 		t.Errorf("Submit: %v", err)
 	}
 	if _, err := c.Status(t.Context(), m, "sora-2:task_x"); err == nil || core.IsTemporary(err) {
@@ -332,4 +332,8 @@ func TestKeyNeverInErrors(t *testing.T) {
 	if strings.Contains(logs.String(), key) {
 		t.Errorf("the key is in the logs: %s", logs)
 	}
+}
+
+func TestCheckAccess(t *testing.T) {
+	wiretest.CheckAccess(t, func(url string, key core.Secret) core.AccessChecker { return videocreate.New(url, key) }, false)
 }

@@ -127,3 +127,23 @@ func pendingPct(detail json.RawMessage) (float64, bool) {
 	}
 	return p, true
 }
+
+// checkTaskID is the task asked about by CheckAccess; no gateway has it.
+const checkTaskID = "sorabot-access-check"
+
+// CheckAccess checks the address and the key by asking about a task that
+// does not exist (the protocol has no balance call): a gateway that took
+// the key answers "not found".
+func (c *Client) CheckAccess(ctx context.Context) core.Access {
+	status, reply, err := c.conn.Do(ctx, http.MethodGet, queryPath+"?id="+url.QueryEscape(checkTaskID), nil)
+	if err != nil {
+		return c.conn.Access(0, err, nil)
+	}
+	var readErr error
+	switch {
+	case status >= 200 && status <= 299, status == http.StatusNotFound, status == http.StatusBadRequest:
+	default:
+		readErr = classifyCall(status, readAPIError(reply), reply)
+	}
+	return c.conn.Access(status, nil, readErr)
+}

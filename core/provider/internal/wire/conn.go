@@ -34,14 +34,18 @@ type Conn struct {
 }
 
 // NewConn returns a Conn to baseURL with the defaults: an HTTP client with a
-// 2-minute timeout (the caller's context bounds each call too) and a logger
-// that discards.
+// 2-minute timeout (the caller's context bounds each call too) that keeps
+// up to 100 connections to the provider alive, and a logger that discards.
 func NewConn(name, baseURL string, key core.Secret) Conn {
+	// Many creates and status calls run at once: the default transport
+	// keeps only 2 idle connections per host and dials anew for the rest.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 100, 100
 	return Conn{
 		Name: name,
 		Base: strings.TrimRight(baseURL, "/"),
 		Key:  key,
-		HTTP: &http.Client{Timeout: 2 * time.Minute},
+		HTTP: &http.Client{Timeout: 2 * time.Minute, Transport: tr},
 		Log:  slog.New(slog.DiscardHandler),
 	}
 }
@@ -135,9 +139,23 @@ func (c *Conn) ReadCreate(status int, reply []byte, err error, busy *core.Error,
 	id, err := parse(status, reply)
 	if err != nil {
 		c.WarnOperator("create", err)
+		if refusal(err) {
+			err = core.Refused(err)
+		}
 		return "", err
 	}
 	return id, nil
+}
+
+// refusal reports whether a create's error reply is the provider's explicit
+// refusal for its own reasons (its account's key or credit, the model
+// unavailable there): it answered, so it certainly made no task.
+func refusal(err error) bool {
+	var f *Failure
+	if core.IsTemporary(err) || !errors.As(err, &f) || f.Status == 0 || f.Err.Code == core.EINVALID {
+		return false
+	}
+	return f.Operator || f.Err.ID == MsgModel.ID
 }
 
 // submitError reads a failed create exchange. A request that certainly did
@@ -199,4 +217,29 @@ func RetryStatus(code int) bool {
 // (status, balance) is worth retrying.
 func Transient(code int) bool {
 	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
+}
+
+// Access reads a provider check's authenticated read: err is the exchange's
+// failure, readErr what the protocol made of the reply. A failed exchange or
+// a 5xx is unreachable; 401, 403 or a reply about the key means the key is
+// not accepted; any other failure (an account out of credit) is reported
+// with the key accepted.
+func (c *Conn) Access(status int, err, readErr error) core.Access {
+	switch {
+	case err != nil:
+		return core.Access{Err: fmt.Errorf("%s: check: %w", c.Name, err)}
+	case status == 0 || status >= 500:
+		return core.Access{Err: fmt.Errorf("%s: check: HTTP %d: %w", c.Name, status, readErr)}
+	}
+	a := core.Access{Reachable: true, KeyAccepted: true, Err: readErr}
+	var f *Failure
+	about := errors.As(readErr, &f) && HasAny(strings.ToLower(f.Detail), "api key", "apikey", "api_key",
+		"unauthorized", "invalid token", "invalid_token", "authentication", "令牌")
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || about {
+		a.KeyAccepted = false
+		if a.Err == nil {
+			a.Err = fmt.Errorf("%s: check: HTTP %d", c.Name, status)
+		}
+	}
+	return a
 }

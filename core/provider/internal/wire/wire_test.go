@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -165,4 +166,64 @@ func TestCallReadsRetryAfter(t *testing.T) {
 // testErrorf is a user-facing error whose message is no catalog message.
 func testErrorf(code, format string, args ...any) *core.Error {
 	return &core.Error{Code: code, ID: "test.error", Message: fmt.Sprintf(format, args...)}
+}
+
+// Concurrent calls keep their connections alive for the next ones instead
+// of dialing anew (the default transport keeps only 2 per host).
+func TestConnKeepsConcurrentConnectionsAlive(t *testing.T) {
+	const calls, waves = 20, 3
+	var (
+		mu       sync.Mutex
+		dials    int
+		inWave   int
+		released = make(chan struct{})
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answer only when the whole wave is in: each call holds its own
+		// connection.
+		mu.Lock()
+		inWave++
+		ch := released
+		if inWave == calls {
+			inWave = 0
+			close(released)
+			released = make(chan struct{})
+		}
+		mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, `{"code":200}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dials++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := NewConn("test", srv.URL, "k")
+	for range waves {
+		var wg sync.WaitGroup
+		for range calls {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				if _, _, err := c.Do(ctx, http.MethodPost, "/p", nil); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The first wave dials one connection per call; later waves reuse them
+	// (a few may dial when a connection is not back in the pool yet).
+	if dials > calls+calls/2 {
+		t.Errorf("%d connections for %d waves of %d calls, want about %d", dials, waves, calls, calls)
+	}
 }

@@ -108,6 +108,7 @@ type SubmitCase struct {
 	CtxLimit time.Duration
 	Code     string
 	Temp     bool
+	Refused  bool          // the provider's explicit refusal (core.IsRefused)
 	Wait     time.Duration // the Retry-After the error carries
 	Msg      string        // part of the user message
 	Operator bool          // an operator warning is logged
@@ -141,6 +142,9 @@ func SubmitFails(t *testing.T, srv *providertest.Server, c core.Provider, logs *
 	if got := core.IsTemporary(err); got != tt.Temp {
 		t.Errorf("temporary %v, want %v: %v", got, tt.Temp, err)
 	}
+	if got := core.IsRefused(err); got != tt.Refused {
+		t.Errorf("refused %v, want %v: %v", got, tt.Refused, err)
+	}
 	if got, _ := core.RetryAfter(err); got != tt.Wait {
 		t.Errorf("retry after %v, want %v: %v", got, tt.Wait, err)
 	}
@@ -152,5 +156,34 @@ func SubmitFails(t *testing.T, srv *providertest.Server, c core.Provider, logs *
 	}
 	if strings.Contains(err.Error(), key) || strings.Contains(logs.String(), key) {
 		t.Error("the key leaked")
+	}
+}
+
+// CheckAccess runs the provider check of a client made by newClient
+// against the emulator with the right key, a wrong key and a closed port;
+// balance says whether the protocol reports the account's credit.
+func CheckAccess(t *testing.T, newClient func(baseURL string, key core.Secret) core.AccessChecker, balance bool) {
+	const key = "sk-check-0123456789"
+	srv := providertest.New(providertest.Options{Key: key, Balance: 1234})
+	defer srv.Close()
+	a := newClient(srv.URL, key).CheckAccess(t.Context())
+	if !a.Reachable || !a.KeyAccepted || a.Err != nil || a.HasBalance != balance || (balance && a.Balance != 1234) {
+		t.Errorf("right key: %+v", a)
+	}
+	a = newClient(srv.URL, "sk-wrong-0123456789").CheckAccess(t.Context())
+	if !a.Reachable || a.KeyAccepted || a.Err == nil || a.HasBalance {
+		t.Errorf("wrong key: %+v", a)
+	}
+	if srv.Creates() != 0 {
+		t.Errorf("a check created %d task(s)", srv.Creates())
+	}
+	closed := providertest.New(providertest.Options{})
+	closed.Close()
+	a = newClient(closed.URL, key).CheckAccess(t.Context())
+	if a.Reachable || a.KeyAccepted || a.Err == nil {
+		t.Errorf("closed port: %+v", a)
+	}
+	if a.Err != nil && strings.Contains(a.Err.Error(), key) {
+		t.Error("the key leaked into the check's error")
 	}
 }
