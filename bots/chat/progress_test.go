@@ -47,6 +47,23 @@ func TestStatus(t *testing.T) {
 	}
 }
 
+// A job moved to another provider says so in its own language.
+func TestStatusRetriedInTheJobsLanguage(t *testing.T) {
+	moved := testJob()
+	moved.Tried, moved.Lang = []string{"fsg"}, "it"
+	for _, tt := range []struct {
+		ev   core.Event
+		want string
+	}{
+		{core.Event{Type: core.EventRetrying, Job: moved, Progress: -1}, "⚠️ Richiesta #12: il servizio video non è riuscito a realizzarla; riprovo con un altro fornitore…"},
+		{core.Event{Type: core.EventProgress, Job: moved, Progress: 45}, "🎨 Richiesta #12: 45% ▓▓▓▓░░░░░░\n↪️ ritentata con un altro fornitore"},
+	} {
+		if got := Status(tt.ev); got != tt.want {
+			t.Errorf("Status(%s) = %q, want %q", tt.ev.Type, got, tt.want)
+		}
+	}
+}
+
 func TestThrottle(t *testing.T) {
 	th := NewThrottle(5 * time.Second)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }

@@ -254,3 +254,27 @@ func TestNoCreditsShowsPremiumButtons(t *testing.T) {
 		t.Fatalf("refusal %+v", f)
 	}
 }
+
+// What a purchase tells the buyer follows the language they chose with
+// /language over their client's locale: the /buy text, and the direct
+// message of an entitlement from the gateway (no locale comes with it).
+func TestEntitlementTextsFollowTheLanguageChoice(t *testing.T) {
+	s := newShop(t).start()
+	eva := discordtest.User{ID: "206", Username: "eva", Locale: "es-ES"}
+	if _, r := s.slash(eva, chat.CmdLanguage, &discordgo.ApplicationCommandInteractionDataOption{
+		Name: "code", Type: discordgo.ApplicationCommandOptionString, Value: "zh"}); r.Content != "从现在起我用简体中文和你交流。" {
+		t.Fatalf("/language zh = %q", r.Content)
+	}
+	if _, r := s.slash(eva, chat.CmdBuy); r.Content != chat.BuySKUs("zh") {
+		t.Errorf("/buy = %q, want it in Chinese", r.Content)
+	}
+	e, err := s.fake.Purchase(eva.ID, shopSKU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.consumed(e.ID)
+	want := chat.Paid("zh", 300, 300)
+	if _, ok := s.fake.WaitDM(chattest.Deadline, eva.ID, func(m discordtest.ChannelMessage) bool { return m.Content == want }); !ok {
+		t.Errorf("DMs %+v, want %q", s.fake.DMs(eva.ID), want)
+	}
+}

@@ -83,6 +83,27 @@ func (refusing) Status(context.Context, *core.Model, string) (core.TaskStatus, e
 	return core.TaskStatus{}, testErrorf(core.ENOTFOUND, "no task")
 }
 
+// With SORABOT_LANGUAGE set, that language is Telegram's default (what
+// users of a language without its own menu see), and English gets a menu
+// of its own like the other languages.
+func TestTelegramMenuDefaultIsTheOperatorsLanguage(t *testing.T) {
+	env := chattest.NewEnv(t, tgFrontend)
+	env.Config.Language = "it"
+	d := startTelegram(t, env, env.Provider)
+	d.Send(t, 1, chat.CmdHelp) // Run has registered the menu by the time it answers
+	for code, lang := range map[string]string{"": "it", "en": "en", "zh": "zh"} {
+		if m := d.fake.CommandsIn(code); len(m) == 0 || m[0].Description != chat.Lookup(chat.CmdVideo).SummaryIn(lang) {
+			t.Errorf("menu for %q: %v, want it in %s", code, m, lang)
+		}
+		if got := d.fake.Description(code); got != i18n.T(lang, "bot.description", nil) {
+			t.Errorf("description for %q: %q, want it in %s", code, got, lang)
+		}
+	}
+	if got := d.fake.CommandsIn("it"); got != nil {
+		t.Errorf("Italian has a menu of its own besides the default: %v", got)
+	}
+}
+
 // A job gets one status message even when it ends while that message is
 // still being posted: the end is shown in it, not in a second message.
 func TestTelegramEarlyEndEditsTheStatusMessage(t *testing.T) {

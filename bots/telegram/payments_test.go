@@ -147,6 +147,54 @@ func TestStarsPreCheckoutRefusals(t *testing.T) {
 	}
 }
 
+// Payment texts follow the language the user chose with /language over
+// their Telegram client's: the buy text and buttons, the invoice, a
+// pre-checkout refusal and the thanks.
+func TestStarsTextsFollowTheLanguageChoice(t *testing.T) {
+	s := newShop(t, telegramtest.Options{}, storage.Options{StartCredits: 0}).start()
+	const buyer = 49
+	s.fake.SetLanguage(buyer, "es")
+	s.say(buyer, "/language it", "D'ora in poi ti parlo in italiano.")
+	p := shopPacks[0]
+	buy := s.say(buyer, "/buy", chat.BuyPacks("it"))
+	if !strings.Contains(buy.ReplyMarkup, chat.BuyButton("it", p)) {
+		t.Errorf("buy buttons not in Italian: %s", buy.ReplyMarkup)
+	}
+	after := s.lastID(buyer)
+	s.fake.PressButton(buyer, buyer, buy.MessageID, "buy:"+p.Payload())
+	inv := s.invoiceAfter(buyer, after).Invoice
+	if inv.Title != "500 crediti" || inv.Description != chat.InvoiceDescription("it", p) {
+		t.Errorf("invoice not in Italian: %+v", inv)
+	}
+	if res := s.fake.Pay(buyer, buyer, p.Payload(), p.Stars-1); res.Outcome != telegramtest.PayDeclined ||
+		!strings.Contains(res.ErrorMessage, "Questo pacchetto costa 50 Stelle") {
+		t.Errorf("refusal at a wrong amount: %+v, want it in Italian", res)
+	}
+	res, err := s.fake.PayInvoice(buyer, buyer, inv.MessageID)
+	if err != nil || res.Outcome != telegramtest.PayPaid {
+		t.Fatalf("payment %+v, %v", res, err)
+	}
+	s.next(buyer, inv.MessageID, chat.Paid("it", p.Credits, p.Credits))
+}
+
+// A refund Telegram refuses is answered in the admin's language, with
+// Telegram's own words; the buyer keeps the credits.
+func TestStarsRefusedRefundInTheAdminsLanguage(t *testing.T) {
+	s := newShop(t, telegramtest.Options{}, storage.Options{StartCredits: 0}).start()
+	const buyer = 50
+	a := s.pay(buyer, shopPacks[0])
+	s.say(shopAdmin, "/language ru", "Теперь я говорю с вами по-русски.")
+	s.fake.FailNext("refundStarPayment", 1, 400, 0)
+	m := s.say(shopAdmin, "/refund "+a.ChargeID, "⚠️")
+	if !strings.Contains(m.Text, "Возврат платежа "+a.ChargeID+" отклонён: Ответ Telegram: ") ||
+		!strings.Contains(m.Text, "Пользователю telegram:50 возвращено: 500 кредитов.") {
+		t.Errorf("refused refund = %q, want it in Russian with Telegram's reason", m.Text)
+	}
+	if b := s.balance("telegram:50"); b != 500 {
+		t.Errorf("buyer's balance %d after a refused refund, want 500", b)
+	}
+}
+
 // A pre-checkout answered too late fails the payment: nothing moves.
 func TestStarsLatePreCheckout(t *testing.T) {
 	s := newShop(t, telegramtest.Options{PreCheckoutTimeout: 200 * time.Millisecond}, storage.Options{StartCredits: 0}).start()
