@@ -83,8 +83,11 @@ func stateName(lang string, s core.State) string {
 		return t(lang, "chat.job_state.running", nil)
 	case core.Succeeded:
 		return t(lang, "chat.job_state.finishing", nil)
+	case core.Delivered, core.Failed, core.Canceled:
+		// One job: the singular ("consegnata"), not /stats' plural column.
+		return t(lang, "chat.job_state."+string(s), nil)
 	}
-	return stateWord(lang, s)
+	return string(s)
 }
 
 // History is the /history text, newest job first.

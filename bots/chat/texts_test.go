@@ -110,6 +110,9 @@ func TestJobTexts(t *testing.T) {
 	h := History("en", []*core.Job{testJob(), sb}, Typed)
 	contains(t, "History", h, "⏳ #12 queued · sora-2-text-to-video · 10 s · 2026-03-04 — A cat surfing", "✅ #12 delivered", "storyboard, 2 shots: A city")
 	contains(t, "History(empty)", History("en", nil, Typed), "No jobs yet")
+	// One job's state is singular, unlike /stats' columns ("consegnate").
+	contains(t, "History(it)", History("it", []*core.Job{sb}, Typed), "✅ #12 consegnata ·")
+	contains(t, "JobInfo(it)", JobInfo("it", sb, Typed), "#12: consegnata")
 
 	contains(t, "Link", Link(j, "https://x.example/v.mp4"), "Job #12", "too big", "https://x.example/v.mp4")
 	if got := Granted("en", core.Account{UserID: "discord:9", Balance: 700}); got != "✅ discord:9 now has 700 credits." {
