@@ -142,7 +142,7 @@ func New(ctx context.Context, svc *core.Service, opt Options) (*Bot, error) {
 		opt.APIURL = PublicAPIURL
 	}
 	if opt.MaxUpload <= 0 {
-		opt.MaxUpload = defaultMaxUpload(opt.APIURL)
+		opt.MaxUpload = UploadLimit(opt.APIURL, 0)
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -180,6 +180,16 @@ func New(ctx context.Context, svc *core.Service, opt Options) (*Bot, error) {
 	rand.Read(sec[:])
 	b.secret = hex.EncodeToString(sec[:])
 	return b, nil
+}
+
+// UploadLimit is the largest video the bot uploads through apiURL:
+// configured when set (TELEGRAM_MAX_UPLOAD), else the default of that
+// server.
+func UploadLimit(apiURL string, configured int64) int64 {
+	if configured > 0 {
+		return configured
+	}
+	return defaultMaxUpload(apiURL)
 }
 
 // defaultMaxUpload is MaxUpload for the public Bot API, MaxUploadLocal for

@@ -16,3 +16,12 @@ func TestDefaultMaxUpload(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadLimit(t *testing.T) {
+	if got := UploadLimit("http://127.0.0.1:8081", 0); got != MaxUploadLocal {
+		t.Errorf("self-hosted default: %d", got)
+	}
+	if got := UploadLimit("https://api.telegram.org", 300<<10); got != 300<<10 {
+		t.Errorf("configured: %d", got)
+	}
+}

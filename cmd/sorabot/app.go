@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"sorabot/bots/telegram"
 	"sorabot/core"
 	"sorabot/core/provider/providertest"
 	"sorabot/media"
@@ -106,6 +107,11 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 	}
 	if a.media != nil {
 		sc.MediaURL = a.media.PublishFile
+	}
+	if cfg.TelegramToken != "" {
+		// A download holds whatever Telegram may take (2000 MB through a
+		// self-hosted Bot API server), not only the core's 1 GiB.
+		sc.MaxVideoBytes = max(1<<30, telegram.UploadLimit(cfg.TelegramAPIURL, cfg.TelegramMaxUpload))
 	}
 	a.svc = core.NewService(sc, db, nil, cfg.Catalog)
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
