@@ -35,10 +35,10 @@ type apiReply struct {
 // rather than by the library so that an update is confirmed (the next
 // offset) only after it was handled: a crash before that makes Telegram
 // deliver it again, and its idempotency key keeps it from charging twice.
-func (b *Bot) getUpdates(ctx context.Context, offset int64) ([]*models.Update, time.Duration, error) {
+func (b *Bot) getUpdates(ctx context.Context, offset int64, timeout time.Duration) ([]*models.Update, time.Duration, error) {
 	body, _ := json.Marshal(map[string]any{
 		"offset":          offset,
-		"timeout":         int(b.opt.PollTimeout.Seconds()),
+		"timeout":         int(timeout.Seconds()),
 		"allowed_updates": allowedUpdates,
 	})
 	u := strings.TrimRight(b.opt.APIURL, "/") + "/bot" + b.opt.Token.Reveal() + "/getUpdates"
@@ -81,7 +81,21 @@ func (b *Bot) longPoll(ctx context.Context) error {
 		wg       sync.WaitGroup
 	)
 	finished := make(chan struct{}, 1)
-	defer wg.Wait()
+	// firstUnconfirmed is the offset that confirms every handled update and
+	// no update still pending (failed or not handled yet).
+	firstUnconfirmed := func() int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		offset := next
+		for id := range pending {
+			offset = min(offset, id)
+		}
+		return offset
+	}
+	defer func() {
+		wg.Wait()
+		b.confirmOnStop(firstUnconfirmed())
+	}()
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		if backoff > 0 && !core.Sleep(ctx, backoff) {
@@ -96,7 +110,7 @@ func (b *Bot) longPoll(ctx context.Context) error {
 			}
 		}
 		mu.Unlock()
-		ups, wait, err := b.getUpdates(ctx, offset)
+		ups, wait, err := b.getUpdates(ctx, offset, b.opt.PollTimeout)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -137,7 +151,9 @@ func (b *Bot) longPoll(ctx context.Context) error {
 				defer wg.Done()
 				err := b.handleUpdate(ctx, u)
 				mu.Lock()
-				if err != nil && ctx.Err() == nil {
+				if err != nil {
+					// Also when stopping: left unconfirmed, it comes again
+					// after the restart.
 					b.log.Warn("update not handled; it will be retried", "update_id", u.ID, "err", err)
 					pending[u.ID] = false
 				} else {
@@ -163,6 +179,20 @@ func (b *Bot) longPoll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// confirmOnStop tells Telegram, when polling stops, that the updates before
+// offset were handled, so that a restart does not deliver them (and answer
+// them) again. Failing that only means they are handled again, harmlessly.
+func (b *Bot) confirmOnStop(offset int64) {
+	if offset == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, _, err := b.getUpdates(ctx, offset, 0); err != nil {
+		b.log.Warn("telegram: could not confirm the handled updates before stopping; they will be handled again after a restart", "offset", offset, "err", err)
+	}
 }
 
 // maxUpdateBytes caps a webhook body.
