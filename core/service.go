@@ -13,6 +13,13 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// Provider defaults, for every provider that does not set its own (the
+// configuration reads them from here too).
+const (
+	DefaultMaxInflight  = 20 // jobs at a provider at once
+	DefaultProviderRate = 10 // calls per second to a provider
+)
+
 // Config tunes a Service. Zero values take the defaults noted.
 type Config struct {
 	// Providers are the provider accounts jobs go to. When empty, the
@@ -81,7 +88,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.MaxInflight <= 0 {
-		c.MaxInflight = 20
+		c.MaxInflight = DefaultMaxInflight
 	}
 	if c.UserMaxActive == 0 {
 		c.UserMaxActive = 2
@@ -93,7 +100,7 @@ func (c *Config) defaults() {
 		c.UserBurst = 3
 	}
 	if c.ProviderRate == 0 {
-		c.ProviderRate = 10
+		c.ProviderRate = DefaultProviderRate
 	}
 	if c.ProviderBurst <= 0 {
 		c.ProviderBurst = 1

@@ -22,10 +22,11 @@ import (
 	"sorabot/media"
 )
 
-// Provider defaults, for SORABOT_PROVIDERS entries and the PROVIDER* variables alike.
+// Provider defaults, for SORABOT_PROVIDERS entries and the PROVIDER* variables
+// alike; the slots and the pace are the core's.
 const (
-	defaultMaxInflight  = 20
-	defaultProviderRate = 10.0 // calls per second
+	defaultMaxInflight  = core.DefaultMaxInflight
+	defaultProviderRate = float64(core.DefaultProviderRate) // calls per second
 	defaultSoraProURL   = "https://freesoragenerator.com"
 )
 
