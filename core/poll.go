@@ -144,13 +144,15 @@ func (p *pollScheduler) add(id, taskID string, m *Model, submitted, now time.Tim
 }
 
 // remove forgets a job.
-func (p *pollScheduler) remove(id string) {
+// remove forgets the job; false when it was not watched (any more).
+func (p *pollScheduler) remove(id string) bool {
 	e := p.entries[id]
 	if e == nil {
-		return
+		return false
 	}
 	p.unlink(e)
 	delete(p.entries, id)
+	return true
 }
 
 func (p *pollScheduler) unlink(e *pollEntry) {

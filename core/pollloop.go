@@ -92,22 +92,35 @@ func (s *Service) poll(e *pollEntry) {
 	switch {
 	case err != nil:
 		s.callFailed(u, err)
+		// Whether this was the last look is decided before the job is
+		// rescheduled: once back in the schedule, another look could start
+		// and both would end the job (and free its slot twice).
 		s.pmu.Lock()
-		u.sched.failed(e, now, err)
+		last := now.After(e.deadline) || (!IsTemporary(err) && e.errs+1 >= maxStatusErrors)
+		if last {
+			e.errs++
+		} else {
+			u.sched.failed(e, now, err) // counts the error too
+		}
 		errs := e.errs
 		s.pmu.Unlock()
-		s.kick(s.pollWake)
 		s.log.Warn("status call failed", "job_id", e.id, "provider", u.Name, "errors_in_a_row", errs, "err", err)
-		if now.After(e.deadline) || (!IsTemporary(err) && errs >= maxStatusErrors) {
-			s.stopPolling(e)
+		if !last {
+			s.kick(s.pollWake)
+			return
+		}
+		if s.stopPolling(e) {
 			s.fail(s.ctx, e.job, []State{Submitted}, msgStatusLost.Err(EUNAVAILABLE, nil))
 		}
 	case st.State == TaskDone:
 		s.callSucceeded(u)
-		s.stopPolling(e)
-		s.succeed(e.job, st.VideoURL)
+		if s.stopPolling(e) {
+			s.succeed(e.job, st.VideoURL)
+		}
 	case st.State == TaskFailed:
-		s.stopPolling(e)
+		if !s.stopPolling(e) {
+			return
+		}
 		var reason error = MsgProviderFailed.Err(EUNAVAILABLE, nil)
 		if st.Err != nil {
 			reason = st.Err
@@ -126,9 +139,11 @@ func (s *Service) poll(e *pollEntry) {
 		}
 		s.fail(s.ctx, e.job, []State{Submitted}, reason)
 	case now.After(e.deadline):
-		s.stopPolling(e)
-		s.fail(s.ctx, e.job, []State{Submitted}, msgTooSlow.Err(EUNAVAILABLE, nil))
+		if s.stopPolling(e) {
+			s.fail(s.ctx, e.job, []State{Submitted}, msgTooSlow.Err(EUNAVAILABLE, nil))
+		}
 	default:
+		s.callSucceeded(u)
 		s.pmu.Lock()
 		u.sched.observe(e, now, st.Progress)
 		pct := -1
@@ -145,12 +160,16 @@ func (s *Service) poll(e *pollEntry) {
 	}
 }
 
-// stopPolling forgets the job and frees its provider slot.
-func (s *Service) stopPolling(e *pollEntry) {
+// stopPolling forgets the job and frees its provider slot, once: false
+// when the job was no longer watched (its end is someone else's).
+func (s *Service) stopPolling(e *pollEntry) bool {
 	s.pmu.Lock()
-	e.up.sched.remove(e.id)
+	removed := e.up.sched.remove(e.id)
 	s.pmu.Unlock()
-	s.release(e.up)
+	if removed {
+		s.release(e.up)
+	}
+	return removed
 }
 
 // Polling is the number of jobs the schedulers are watching.

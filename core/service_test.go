@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -508,5 +509,75 @@ func TestServiceDownloadsKeepConnectionsAlive(t *testing.T) {
 	// them (a few may dial when a connection is not back in the pool yet).
 	if dials > jobs+jobs/2 {
 		t.Errorf("%d connections for %d waves of %d downloads, want about %d", dials, waves, jobs, jobs)
+	}
+}
+
+// slowWarnings widens the moment after a failed status call is logged, as
+// a busy machine may: a job must not be rescheduled while its end is
+// being decided.
+type slowWarnings struct{ slog.Handler }
+
+func (slowWarnings) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h slowWarnings) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "status call failed" {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// Jobs that reach their deadline while every status call fails end once:
+// their slots are freed once (never below zero) and nothing polls them
+// afterwards.
+func TestServiceDeadlineWhileStatusCallsFail(t *testing.T) {
+	h := newHarness(t, func(h *harness) {
+		h.provider.never = true
+		h.provider.statusErr = func(string, int) error { return core.Temporary(errors.New("HTTP 503")) }
+		h.cfg.Logger = slog.New(slowWarnings{slog.DiscardHandler})
+	})
+	cat := core.DefaultCatalog()
+	m, _ := cat.Model("sora-2-text-to-video")
+	m.TypicalSeconds, m.DeadlineSeconds = 1, 1
+	h.svc = core.NewService(h.cfg, h.db, h.provider, cat)
+	h.svc.SetFrontend("test", h.front)
+	h.start()
+	var ids []string
+	for i := range 8 {
+		ids = append(ids, h.mustAccept(fmt.Sprintf("test:%d", i), "k", "slow").Job.ID)
+	}
+	for _, id := range ids {
+		if j := h.waitState(id, core.Failed); !j.Refunded {
+			t.Fatalf("job %+v", j)
+		}
+	}
+	waitFor(t, "every slot freed", func() bool { return h.svc.Inflight() <= 0 && h.svc.Polling() == 0 })
+	svc := h.svc
+	h.stop()
+	if n, p := svc.Inflight(), svc.Polling(); n != 0 || p != 0 {
+		t.Fatalf("after the deadline: %d jobs in flight (want 0), %d watched", n, p)
+	}
+	h.verify()
+}
+
+// Failures must come in a row to put a provider down: a status call that
+// answers in between resets the count.
+func TestServiceScatteredStatusErrorsKeepTheProviderUp(t *testing.T) {
+	var calls atomic.Int32
+	h := newHarness(t, func(h *harness) {
+		h.provider.never = true
+		h.provider.statusErr = func(string, int) error {
+			if calls.Add(1)%2 == 0 {
+				return core.Temporary(errors.New("HTTP 503"))
+			}
+			return nil
+		}
+	})
+	h.start()
+	h.mustAccept("test:1", "k", "long")
+	waitFor(t, "a dozen status calls", func() bool { return calls.Load() >= 12 })
+	for _, p := range h.svc.Providers() {
+		if p.State != core.ProviderUp {
+			t.Fatalf("provider %s is %s after alternating answers and errors", p.Name, p.State)
+		}
 	}
 }
