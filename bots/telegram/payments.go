@@ -214,7 +214,7 @@ func (b *Bot) recoverPayments(ctx context.Context) {
 			}
 			continue
 		}
-		a, dup, err := b.svc.StarPayment(ctx, user, tx.ID, src.User.InvoicePayload, core.CurrencyStars, tx.Amount)
+		a, dup, err := b.svc.StarPayment(ctx, user, tx.ID, src.User.InvoicePayload, core.CurrencyStars, paidStars(tx, src.User))
 		switch {
 		case err != nil:
 			b.log.Error("recovering a payment failed; tried again at the next start", "user", user, "charge_id", tx.ID, "err", err)
@@ -225,6 +225,20 @@ func (b *Bot) recoverPayments(ctx context.Context) {
 		}
 	}
 	b.log.Info("star transactions checked", "transactions", len(txs), "recovered", recovered)
+}
+
+// paidStars is what the buyer paid for an incoming star transaction: the
+// amount the bot received plus an affiliate's commission, rounded up to a
+// whole star when fractions were split off.
+func paidStars(tx models.StarTransaction, src *models.TransactionPartnerUser) int {
+	stars, nano := tx.Amount, tx.NanostarAmount
+	if a := src.Affiliate; a != nil {
+		stars, nano = stars+a.Amount, nano+a.NanostarAmount
+	}
+	if nano > 0 {
+		stars += (nano + 999_999_999) / 1_000_000_000
+	}
+	return stars
 }
 
 // starTransactions reads every star transaction, a page of 100 at a time;

@@ -392,3 +392,21 @@ func TestStarsConcurrentRedeem(t *testing.T) {
 	}
 	s.say(shopAdmin, "/promo", "TEN: 100 credits per user, for 10 users; redeemed: 10")
 }
+
+// A payment made through an affiliate program reaches the bot less the
+// affiliate's commission; its lost update is still recovered at start for
+// the pack the buyer paid in full.
+func TestStarsLostAffiliatePaymentRecovered(t *testing.T) {
+	s := newShop(t, telegramtest.Options{AffiliatePerMille: 200}, storage.Options{StartCredits: 0}).start()
+	const buyer = 61
+	s.say(buyer, "/balance", "0 credits")
+	s.fake.LoseNextPayments(1)
+	if res := s.fake.Pay(buyer, buyer, shopPacks[0].Payload(), shopPacks[0].Stars); res.Outcome != telegramtest.PayPaid || res.UpdateID != 0 {
+		t.Fatalf("payment: %+v", res)
+	}
+	s.restart()
+	user := fmt.Sprintf("telegram:%d", buyer)
+	if !waitFor(func() bool { return s.balance(user) == shopPacks[0].Credits }) {
+		t.Fatalf("balance %d after the restart, want %d", s.balance(user), shopPacks[0].Credits)
+	}
+}

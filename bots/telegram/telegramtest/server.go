@@ -84,6 +84,10 @@ type Options struct {
 	// transaction first; by default it lists them in chronological order,
 	// as the Bot API documents.
 	StarTransactionsNewestFirst bool
+	// AffiliatePerMille, when set, makes every payment come through an
+	// affiliate program: its star transaction carries the affiliate's cut
+	// and the amount the bot received, less than the price.
+	AffiliatePerMille int
 	// NotifyBotRefunds makes a successful refundStarPayment also deliver a
 	// refunded_payment message, as for refunds Telegram makes on its own.
 	NotifyBotRefunds bool

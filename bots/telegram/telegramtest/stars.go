@@ -40,10 +40,18 @@ type starTx struct {
 // starsPartner is a TransactionPartnerUser (go-telegram/bot's
 // TransactionPartner has no JSON encoding of its own).
 type starsPartner struct {
-	Type            string      `json:"type"`
-	TransactionType string      `json:"transaction_type"`
-	User            models.User `json:"user"`
-	InvoicePayload  string      `json:"invoice_payload,omitempty"`
+	Type            string         `json:"type"`
+	TransactionType string         `json:"transaction_type"`
+	User            models.User    `json:"user"`
+	Affiliate       *affiliateInfo `json:"affiliate,omitempty"`
+	InvoicePayload  string         `json:"invoice_payload,omitempty"`
+}
+
+// affiliateInfo is an AffiliateInfo: the affiliate's cut of a payment.
+type affiliateInfo struct {
+	AffiliateUser      *models.User `json:"affiliate_user,omitempty"`
+	CommissionPerMille int          `json:"commission_per_mille"`
+	Amount             int          `json:"amount"`
 }
 
 // chargeLocked records an accepted payment. s.mu is held.
@@ -60,8 +68,15 @@ func (s *Server) chargeLocked(q *preCheckout) *Charge {
 	}
 	s.stars.charges = append(s.stars.charges, ch)
 	s.stars.byID[ch.ID] = ch
-	s.stars.txs = append(s.stars.txs, starTx{ID: ch.ID, Amount: ch.Amount, Date: int(now.Unix()),
-		Source: s.partnerLocked(ch)})
+	tx := starTx{ID: ch.ID, Amount: ch.Amount, Date: int(now.Unix()), Source: s.partnerLocked(ch)}
+	if pm := s.opt.AffiliatePerMille; pm > 0 {
+		// The bot receives the price less the affiliate's commission.
+		cut := ch.Amount * pm / 1000
+		tx.Amount -= cut
+		tx.Source.Affiliate = &affiliateInfo{AffiliateUser: &models.User{ID: 777, FirstName: "Affiliate"},
+			CommissionPerMille: pm, Amount: cut}
+	}
+	s.stars.txs = append(s.stars.txs, tx)
 	s.notifyLocked()
 	return ch
 }
