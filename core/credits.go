@@ -233,6 +233,11 @@ func (s *Service) settleRefund(ctx context.Context, p Payment, refund RefundFunc
 	return q, msgRefundRefused.Err(EINVALID, args)
 }
 
+// Payment returns the payment recorded under key. Errors: ENOTFOUND.
+func (s *Service) Payment(ctx context.Context, key PaymentKey) (Payment, error) {
+	return s.store.Payment(ctx, key)
+}
+
 // PaymentRefunded records a refund the platform made on its own (a
 // Telegram refunded_payment message, a Discord ENTITLEMENT_DELETE): it
 // takes back what is left of the purchase's credits, at most the balance,

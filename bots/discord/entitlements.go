@@ -170,8 +170,17 @@ func (b *Bot) refunded(ctx context.Context, userID, id string, log *slog.Logger)
 
 // entitlementDeleted handles ENTITLEMENT_DELETE: Discord refunded it.
 func (b *Bot) entitlementDeleted(ctx context.Context, e *discordgo.Entitlement) {
-	if e == nil || e.UserID == "" || !b.sells(e.SKUID) {
+	if e == nil || e.UserID == "" {
 		return
+	}
+	if !b.sells(e.SKUID) {
+		// A SKU no longer on sale may still have been bought here.
+		if _, err := b.svc.Payment(ctx, core.DiscordEntitlement(e.ID)); err != nil {
+			if core.ErrorCode(err) != core.ENOTFOUND {
+				b.entitlementLog(e, "ENTITLEMENT_DELETE").Error("reading the payment of a refunded entitlement failed", "err", err)
+			}
+			return
+		}
 	}
 	b.refunded(ctx, e.UserID, e.ID, b.entitlementLog(e, "ENTITLEMENT_DELETE"))
 }

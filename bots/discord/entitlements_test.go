@@ -36,6 +36,8 @@ type shop struct {
 	logs *logRecorder // the running bot's
 	db   *storage.DB
 	stop func()
+	// notSelling: the bot runs without DISCORD_SKUS.
+	notSelling bool
 }
 
 func newShop(t *testing.T) *shop {
@@ -63,6 +65,9 @@ func (s *shop) start() *shop {
 	}
 	cfg := chattest.NewEnv(t, chattest.Frontend{User: func(n int) string { return "discord:1" }}).Config
 	cfg.SKUs = []core.SKU{{ID: shopSKU, Credits: 300}}
+	if s.notSelling {
+		cfg.SKUs = nil
+	}
 	svc := core.NewService(cfg, db, &chattest.Provider{}, core.DefaultCatalog())
 	s.logs = &logRecorder{changed: make(chan struct{})}
 	b, err := New(svc, Options{Token: testToken, APIURL: s.fake.URL, GuildID: shopGuild, Logger: slog.New(s.logs), Interval: time.Hour})
@@ -276,5 +281,26 @@ func TestEntitlementTextsFollowTheLanguageChoice(t *testing.T) {
 	want := chat.Paid("zh", 300, 300)
 	if _, ok := s.fake.WaitDM(chattest.Deadline, eva.ID, func(m discordtest.ChannelMessage) bool { return m.Content == want }); !ok {
 		t.Errorf("DMs %+v, want %q", s.fake.DMs(eva.ID), want)
+	}
+}
+
+// A refund of a SKU the bot no longer sells (the operator took it out of
+// DISCORD_SKUS) still takes back the credits it granted.
+func TestRefundOfASKUNoLongerSold(t *testing.T) {
+	s := newShop(t).start()
+	eve := user("301")
+	e, err := s.fake.Purchase(eve.ID, shopSKU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.consumed(e.ID)
+	s.notSelling = true
+	s.restart()
+	if _, err := s.fake.RefundEntitlement(e.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.log("entitlement refunded", e.ID)
+	if b := s.balance("discord:301"); b != 0 {
+		t.Fatalf("balance %d after the refund, want 0", b)
 	}
 }
