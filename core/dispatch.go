@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -185,8 +186,15 @@ func (s *Service) submit(id string, r *route) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 2*time.Minute)
 	defer cancel()
 	u := r.up
+	// The stored job is authoritative: a stale copy in the queue must not
+	// send the job to a provider it has already tried.
+	var triedHere bool
 	j, ok, err := s.writeJob(ctx, "mark submitting", id, Submitting, 0, func(ctx context.Context) (*Job, bool, error) {
+		triedHere = false
 		return s.store.Transition(ctx, id, []State{Queued}, func(j *Job) {
+			if triedHere = slices.Contains(j.Tried, u.Name); triedHere {
+				return
+			}
 			j.State, j.Provider, j.WireModel = Submitting, u.Name, r.wire.ID
 		})
 	})
@@ -198,6 +206,16 @@ func (s *Service) submit(id string, r *route) bool {
 	}
 	if !ok {
 		return false // canceled meanwhile
+	}
+	if triedHere {
+		s.log.Warn("the job was picked for a provider it has tried; queueing it again", "job_id", id, "provider", u.Name, "tried", j.Tried)
+		s.mu.Lock()
+		if s.queueIndex(id) < 0 {
+			s.queue = slices.Insert(s.queue, 0, j.Clone())
+		}
+		s.mu.Unlock()
+		s.kick(s.dispatch)
+		return false
 	}
 	s.cfg.Metrics.JobState(Queued, Submitting)
 	m, ok := s.catalog.Model(j.Req.Model)
@@ -224,6 +242,10 @@ func (s *Service) submit(id string, r *route) bool {
 	}
 	taskID, moved, err := s.create(ctx, j, r, r.request(&req))
 	if moved {
+		return false
+	}
+	if errors.Is(err, errStopped) {
+		s.requeueAtStop(ctx, j)
 		return false
 	}
 	if err == nil && taskID == "" {
@@ -262,14 +284,31 @@ func (s *Service) submit(id string, r *route) bool {
 	return true
 }
 
+// errStopped says the service stopped while create waited (for the
+// provider's pace or between retries) and no create of this attempt can
+// have made a task: the job may be sent at the next start.
+var errStopped = errors.New("stopped before the provider made a task")
+
 // create calls the provider of route r for job j: a create that certainly
 // made no task goes to the next route at once (moved: the job is queued
-// again) or, when there is none, is retried with back-off.
+// again) or, when there is none, is retried with back-off. The waits
+// before a call end when the service stops (errStopped when every create
+// so far certainly made no task); a call once sent runs to its own end.
 func (s *Service) create(ctx context.Context, j *Job, r *route, req *Request) (taskID string, moved bool, err error) {
 	u := r.up
+	noneMade := true // every create so far certainly made no task
+	stopped := func(last error) error {
+		if noneMade {
+			return errStopped
+		}
+		return fmt.Errorf("stopped while retrying the create: %w", last)
+	}
 	for attempt := 0; ; attempt++ {
-		if err = u.lim.Wait(ctx); err != nil {
-			return "", false, err
+		if werr := u.lim.Wait(s.ctx); werr != nil {
+			if s.ctx.Err() != nil {
+				return "", false, stopped(err)
+			}
+			return "", false, werr
 		}
 		start := time.Now()
 		taskID, err = u.Client.Submit(ctx, r.wire, req)
@@ -278,6 +317,7 @@ func (s *Service) create(ctx context.Context, j *Job, r *route, req *Request) (t
 			return taskID, false, nil
 		}
 		s.callFailed(u, err)
+		noneMade = noneMade && noTask(err)
 		if noTask(err) && s.hasOtherRoute(j, u) {
 			s.log.Warn("provider did not take the job; moving it to the next route", "job_id", j.ID, "provider", u.Name, "err", err)
 			return "", s.failover(ctx, j, Submitting, u), err
@@ -286,10 +326,28 @@ func (s *Service) create(ctx context.Context, j *Job, r *route, req *Request) (t
 			return "", false, err
 		}
 		s.log.Warn("provider create failed before acceptance; retrying", "job_id", j.ID, "provider", u.Name, "attempt", attempt+1, "err", err)
-		if !Sleep(ctx, retryWait(err, 0, s.cfg.RetryBase<<attempt)) {
-			return "", false, ctx.Err()
+		if !Sleep(s.ctx, retryWait(err, 0, s.cfg.RetryBase<<attempt)) {
+			return "", false, stopped(err)
 		}
 	}
+}
+
+// requeueAtStop puts back in the queue a job that was being sent when the
+// service stopped, before the provider made a task for it: the next start
+// sends it. A job whose write fails stays Submitting and is failed and
+// refunded at the next start.
+func (s *Service) requeueAtStop(ctx context.Context, j *Job) {
+	_, ok, err := s.writeJob(ctx, "queue job again at stop", j.ID, Queued, storeAttempts, func(ctx context.Context) (*Job, bool, error) {
+		return s.store.Transition(ctx, j.ID, []State{Submitting}, func(j *Job) {
+			j.State, j.Provider, j.WireModel = Queued, "", ""
+		})
+	})
+	if err != nil || !ok {
+		s.log.Error("queue job again at stop", "job_id", j.ID, "provider", j.Provider, "err", err)
+		return
+	}
+	s.cfg.Metrics.JobState(Submitting, Queued)
+	s.log.Info("stopped before the job was sent; it is sent at the next start", "job_id", j.ID, "provider", j.Provider)
 }
 
 // noTask reports whether a create error says the provider certainly made

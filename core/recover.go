@@ -19,10 +19,14 @@ func (s *Service) recover(ctx context.Context) error {
 	for _, j := range jobs {
 		switch j.State {
 		case Queued:
+			// A job accepted before the start (webhooks are served
+			// first) is in the queue already.
 			s.mu.Lock()
-			s.queue = append(s.queue, j)
+			if s.queueIndex(j.ID) < 0 {
+				s.queue = append(s.queue, j)
+				queued++
+			}
 			s.mu.Unlock()
-			queued++
 		case Submitting:
 			s.failLater(ctx, j, []State{Submitting}, msgRestartedSending.Err(EUNAVAILABLE, nil))
 			failed++

@@ -367,8 +367,12 @@ func (s *Service) Accept(ctx context.Context, sub Submission) (Accepted, error) 
 	s.cfg.Metrics.Charged(j.Price)
 	s.cfg.Metrics.JobState("", Queued)
 	s.mu.Lock()
-	s.queue = append(s.queue, res.Job.Clone())
-	pos := len(s.queue)
+	// A start running meanwhile may have queued the stored job already.
+	pos := s.queueIndex(res.Job.ID) + 1
+	if pos == 0 {
+		s.queue = append(s.queue, res.Job.Clone())
+		pos = len(s.queue)
+	}
 	s.mu.Unlock()
 	s.notify(Event{Type: EventQueued, Job: res.Job.Clone(), Position: pos, Progress: -1, Balance: res.Balance})
 	s.kick(s.dispatch)
