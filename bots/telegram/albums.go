@@ -22,7 +22,7 @@ type albums struct {
 	// afterFunc and handle are time.AfterFunc and Bot.handleAlbum; tests
 	// replace them to fire timers and observe albums at chosen moments.
 	afterFunc func(time.Duration, func()) albumTimer
-	handle    func(*album)
+	handle    func(*album) error
 }
 
 // albumTimer is the part of *time.Timer an album uses.
@@ -42,11 +42,29 @@ type album struct {
 	parts []albumPart
 	timer albumTimer
 	done  chan struct{} // closed once the album was handled
+	err   error         // what handling it returned; set before done is closed
 }
 
-// add buffers one message of an album and returns a channel closed when
-// the whole album has been handled.
-func (a *albums) add(b *Bot, updateID int64, m *models.Message) <-chan struct{} {
+// wait waits until the album was handled and returns the error handling
+// it returned, or ctx's error when ctx ends first: either way the part's
+// update must not be confirmed, so that Telegram delivers it again.
+func (al *album) wait(ctx context.Context) error {
+	select {
+	case <-al.done:
+		return al.err
+	case <-ctx.Done():
+	}
+	select {
+	case <-al.done:
+		return al.err
+	default:
+		return ctx.Err()
+	}
+}
+
+// add buffers one message of an album and returns the album, which is
+// handled once AlbumWait passed without a new part.
+func (a *albums) add(b *Bot, updateID int64, m *models.Message) *album {
 	key := chatKey(m.Chat.ID) + "/" + m.MediaGroupID
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -70,7 +88,7 @@ func (a *albums) add(b *Bot, updateID int64, m *models.Message) <-chan struct{} 
 			a.mu.Lock()
 			delete(a.m, key)
 			a.mu.Unlock()
-			handle(al)
+			al.err = handle(al)
 		})
 	} else if al.timer.Stop() {
 		al.timer.Reset(b.opt.AlbumWait)
@@ -80,7 +98,7 @@ func (a *albums) add(b *Bot, updateID int64, m *models.Message) <-chan struct{} 
 	if !slices.ContainsFunc(al.parts, func(p albumPart) bool { return p.update == updateID }) {
 		al.parts = append(al.parts, albumPart{update: updateID, msg: m})
 	}
-	return al.done
+	return al
 }
 
 // request picks out an album's command: the first message (in the album's
@@ -101,23 +119,26 @@ func (al *album) request() (cmdMsg *models.Message, updateID int64, fileIDs []st
 }
 
 // handleAlbum runs the command written as the caption of one of the
-// album's messages with all its pictures.
-func (b *Bot) handleAlbum(al *album) {
+// album's messages with all its pictures. It returns an error only when
+// the album was not handled for a reason on our side, as handleUpdate.
+func (b *Bot) handleAlbum(al *album) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmdMsg, updateID, fileIDs := al.request()
 	if cmdMsg == nil {
-		return // pictures without a command
+		return nil // pictures without a command
 	}
 	cmd, err := chat.Parse(cmdMsg.Caption)
 	if cmd.Bot != "" && !strings.EqualFold(cmd.Bot, b.username) {
-		return
+		return nil
 	}
 	if err != nil {
 		b.reply(ctx, cmdMsg, chat.ErrorText(b.lang(ctx, cmdMsg.From), err))
-		return
+		return nil
 	}
 	if err := b.command(ctx, updateID, cmdMsg, cmd, fileIDs); err != nil {
-		b.log.Warn("album not handled", "update_id", updateID, "chat_id", cmdMsg.Chat.ID, "err", err)
+		b.log.Warn("album not handled", "update_id", updateID, "chat_id", cmdMsg.Chat.ID, "parts", len(al.parts), "err", err)
+		return err
 	}
+	return nil
 }

@@ -50,7 +50,7 @@ func albumBot() (b *Bot, handled chan *album, timers *[]*manualTimer) {
 	b.albums.m = map[string]*album{}
 	handled = make(chan *album, 10)
 	timers = &[]*manualTimer{}
-	b.albums.handle = func(al *album) { handled <- al }
+	b.albums.handle = func(al *album) error { handled <- al; return nil }
 	b.albums.afterFunc = func(_ time.Duration, f func()) albumTimer {
 		t := &manualTimer{f: f, armed: true}
 		*timers = append(*timers, t)
@@ -102,7 +102,7 @@ func TestAlbumRequestIgnoresArrivalOrder(t *testing.T) {
 // the timer is not started again (a second run would close done twice).
 func TestAlbumPartAsTimerFires(t *testing.T) {
 	b, handled, timers := albumBot()
-	done := b.albums.add(b, 500, albumMsg(0, "/video the two of them"))
+	gathered := b.albums.add(b, 500, albumMsg(0, "/video the two of them"))
 	if len(*timers) != 1 {
 		t.Fatalf("%d timers for one album", len(*timers))
 	}
@@ -133,7 +133,7 @@ func TestAlbumPartAsTimerFires(t *testing.T) {
 		t.Errorf("%d panics handling one album", panics)
 	}
 	select {
-	case <-done:
+	case <-gathered.done:
 	default:
 		t.Fatal("done not closed after the album was handled")
 	}
@@ -154,7 +154,7 @@ func TestAlbumPartAsTimerFires(t *testing.T) {
 // twice; a part after the album was handled starts a new one.
 func TestAlbumGathering(t *testing.T) {
 	b, handled, timers := albumBot()
-	done := b.albums.add(b, 500, albumMsg(0, "/video a pair"))
+	gathered := b.albums.add(b, 500, albumMsg(0, "/video a pair"))
 	tm := (*timers)[0]
 	b.albums.add(b, 501, albumMsg(1, ""))
 	b.albums.add(b, 501, albumMsg(1, "")) // the same update again
@@ -163,7 +163,7 @@ func TestAlbumGathering(t *testing.T) {
 	}
 	tm.armed = false
 	tm.f()
-	<-done
+	<-gathered.done
 	if al := <-handled; len(al.parts) != 2 {
 		t.Errorf("album handled with %d parts, want 2", len(al.parts))
 	}
@@ -173,7 +173,7 @@ func TestAlbumGathering(t *testing.T) {
 	}
 	(*timers)[1].armed = false
 	(*timers)[1].f()
-	<-late
+	<-late.done
 	if al := <-handled; len(al.parts) != 1 || al.parts[0].update != 502 {
 		t.Errorf("late album %+v", al.parts)
 	}

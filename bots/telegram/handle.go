@@ -58,17 +58,16 @@ func (b *Bot) handleMessage(ctx context.Context, updateID int64, m *models.Messa
 		return b.refunded(ctx, m)
 	}
 	if m.MediaGroupID != "" {
-		done := b.albums.add(b, updateID, m)
+		al := b.albums.add(b, updateID, m)
 		if b.opt.PublicURL == "" {
 			// Long polling: the album's updates stay unconfirmed until the
-			// album was handled (new updates keep coming meanwhile), so a
-			// crash in between makes Telegram deliver them again. Webhook
-			// deliveries cannot wait: Telegram sends the next part only
-			// after this answer.
-			select {
-			case <-done:
-			case <-ctx.Done():
-			}
+			// album was handled (new updates keep coming meanwhile), and
+			// stay so when handling it failed or the bot stops first: a
+			// crash, a failure or a stop in between makes Telegram deliver
+			// them again (the job's idempotency key keeps that from
+			// charging twice). Webhook deliveries cannot wait: Telegram
+			// sends the next part only after this answer.
+			return al.wait(ctx)
 		}
 		return nil
 	}

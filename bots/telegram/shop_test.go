@@ -34,6 +34,8 @@ type shop struct {
 	sopt storage.Options
 	// store wraps the database the service uses (nil: the database itself).
 	store func(*storage.DB) core.Store
+	// setup, when set, prepares the next bot started before it runs.
+	setup func(*telegram.Bot)
 
 	db   *storage.DB
 	svc  *core.Service
@@ -77,6 +79,9 @@ func (s *shop) start() *shop {
 		Logger: slog.New(slog.DiscardHandler), Interval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.setup != nil {
+		s.setup(bot)
 	}
 	svc.SetFrontend(telegram.Platform, bot)
 	if err := svc.Start(ctx); err != nil {
