@@ -297,6 +297,20 @@ func TestStarsLostPaymentsRecoveredAtStart(t *testing.T) {
 				user := fmt.Sprintf("telegram:%d", u)
 				waitFor(func() bool { return s.balance(user) == want[u] })
 			}
+			// Each buyer is told after the grant: wait for those messages
+			// before the restart, which would cut the last ones short.
+			recovered := func() int {
+				n := 0
+				for _, u := range buyers {
+					for _, m := range s.fake.BotMessages(u) {
+						if strings.Contains(m.Text, "had not reached me") {
+							n++
+						}
+					}
+				}
+				return n
+			}
+			waitFor(func() bool { return recovered() >= lost-1 })
 			s.restart() // nothing is granted twice
 			s.say(buyers[0], "/help", "/video")
 			for _, u := range buyers {
@@ -305,16 +319,8 @@ func TestStarsLostPaymentsRecoveredAtStart(t *testing.T) {
 					t.Errorf("%s: balance %d, want %d", user, b, want[u])
 				}
 			}
-			recovered := 0
-			for _, u := range buyers {
-				for _, m := range s.fake.BotMessages(u) {
-					if strings.Contains(m.Text, "had not reached me") {
-						recovered++
-					}
-				}
-			}
-			if recovered != lost-1 {
-				t.Errorf("%d recovery messages, want %d", recovered, lost-1)
+			if n := recovered(); n != lost-1 {
+				t.Errorf("%d recovery messages, want %d", n, lost-1)
 			}
 			if e := s.ledger("telegram:51", core.LedgerPurchase); len(e) != 41 || e[len(e)-1].Ref != "telegram:"+got.ChargeID {
 				t.Errorf("buyer 51 has %d purchases", len(e))
