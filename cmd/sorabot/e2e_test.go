@@ -115,6 +115,21 @@ func (p *prog) stop() error {
 	}
 }
 
+// oneVideo makes one video from the console, checks it cost 100 of the
+// 500 start credits and that it was written to dir/out/1.mp4, and ends
+// the program.
+func (p *prog) oneVideo(dir string) {
+	p.t.Helper()
+	p.send("/video a cat surfing")
+	p.wait("✅ Job #1 done", 1)
+	p.send("/balance")
+	p.wait("400 credits", 1)
+	if err := p.finish(); err != nil {
+		p.t.Fatal(err)
+	}
+	checkVideo(p.t, filepath.Join(dir, "out", "1.mp4"))
+}
+
 // finish ends the input and waits for the program to exit.
 func (p *prog) finish() error {
 	p.t.Helper()
@@ -509,14 +524,7 @@ func TestServeDefaultsToDemoConsole(t *testing.T) {
 				"SORABOT_DEMO_DURATION=500ms", "SORABOT_DEMO_PROTOCOL=" + protocol}
 			p := startMain(t, env)
 			p.wait("demo provider", 1)
-			p.send("/video a cat surfing")
-			p.wait("✅ Job #1 done", 1)
-			p.send("/balance")
-			p.wait("400 credits", 1)
-			if err := p.finish(); err != nil {
-				t.Fatal(err)
-			}
-			checkVideo(t, filepath.Join(dir, "out", "1.mp4"))
+			p.oneVideo(dir)
 		})
 	}
 }

@@ -90,14 +90,7 @@ func TestPoolFailoverOnACreateThatMadeNoTask(t *testing.T) {
 				{"name": "fsg", "protocol": "sorapro", "url": %q, "api_key_env": "A_KEY"},
 				{"name": "backup", "protocol": "sorapro", "url": %q, "api_key_env": "B_KEY"}]`, url, b.URL))
 			p := startMain(t, env, "console")
-			p.send("/video a cat surfing")
-			p.wait("✅ Job #1 done", 1)
-			p.send("/balance")
-			p.wait("400 credits", 1)
-			if err := p.finish(); err != nil {
-				t.Fatal(err)
-			}
-			checkVideo(t, filepath.Join(dir, "out", "1.mp4"))
+			p.oneVideo(dir)
 			if len(a.Tasks()) != 0 || len(b.Tasks()) != 1 || len(creates(b)) != 1 {
 				t.Errorf("tasks at fsg %d, at backup %d (creates %d)", len(a.Tasks()), len(b.Tasks()), len(creates(b)))
 			}
@@ -112,13 +105,7 @@ func TestPoolFailoverOnAProviderSideTaskFailure(t *testing.T) {
 	a.FailNextTasks(1, providertest.ReasonGeneric)
 	env := poolEnv(t, dir, twoResellers(a, b))
 	p := startMain(t, env, "console")
-	p.send("/video a cat surfing")
-	p.wait("✅ Job #1 done", 1)
-	p.send("/balance")
-	p.wait("400 credits", 1)
-	if err := p.finish(); err != nil {
-		t.Fatal(err)
-	}
+	p.oneVideo(dir)
 	if !strings.Contains(p.out.String(), "another provider") {
 		t.Errorf("the user was not told of the retry:\n%s", p.out.String())
 	}
