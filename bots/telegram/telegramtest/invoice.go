@@ -94,11 +94,7 @@ func (s *Server) sendInvoice(_ context.Context, r *request) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, e := s.chatForLocked(r)
-	if e != nil {
-		return nil, e
-	}
-	reply, e := s.replyTargetLocked(c, r)
+	c, reply, e := s.targetLocked(r)
 	if e != nil {
 		return nil, e
 	}

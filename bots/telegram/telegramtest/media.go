@@ -152,11 +152,7 @@ func (s *Server) sendMedia(ctx context.Context, r *request, kind string) (any, *
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, e := s.chatForLocked(r)
-	if e != nil {
-		return nil, e
-	}
-	reply, e := s.replyTargetLocked(c, r)
+	c, reply, e := s.targetLocked(r)
 	if e != nil {
 		return nil, e
 	}

@@ -93,6 +93,20 @@ func (s *Server) replyTargetLocked(c *chat, r *request) (*message, *apiError) {
 }
 
 // newBotMessageLocked records a message the bot sends. s.mu is held.
+// targetLocked is the chat a send method writes to and the message it
+// replies to (nil for none), checked as Telegram does. s.mu is held.
+func (s *Server) targetLocked(r *request) (*chat, *message, *apiError) {
+	c, e := s.chatForLocked(r)
+	if e != nil {
+		return nil, nil, e
+	}
+	reply, e := s.replyTargetLocked(c, r)
+	if e != nil {
+		return nil, nil, e
+	}
+	return c, reply, nil
+}
+
 func (s *Server) newBotMessageLocked(c *chat, r *request, kind string, reply *message) *message {
 	msg := s.newMessageLocked(c, s.botUser(false), true)
 	msg.markup, msg.m.ReplyMarkup = canonicalMarkup(r.params["reply_markup"])
@@ -113,11 +127,7 @@ func (s *Server) sendMessage(_ context.Context, r *request) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, e := s.chatForLocked(r)
-	if e != nil {
-		return nil, e
-	}
-	reply, e := s.replyTargetLocked(c, r)
+	c, reply, e := s.targetLocked(r)
 	if e != nil {
 		return nil, e
 	}
